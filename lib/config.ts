@@ -125,8 +125,7 @@ const dynamoPairSchema = z.strictObject({
 });
 
 const pairSchema = z.discriminatedUnion('type', [dynamoPairSchema], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'unsupported pair type; allowed: "dynamodb"' : undefined,
+  error: (issue) => (issue.code === 'invalid_union' ? 'unsupported pair type; allowed: "dynamodb"' : undefined),
 });
 
 const reconcileSchema = z.strictObject({

@@ -26,7 +26,9 @@ interface Scenario {
   finalState: Map<string, AttrMap>;
 }
 
-function sourceHistory(ops: fc.infer<typeof opArb>[]): Scenario {
+type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+
+function sourceHistory(ops: Op[]): Scenario {
   const finalState = new Map<string, AttrMap>();
   let seconds = 1_780_000_000;
   const envelopes = ops.map((op, i): Envelope => {
