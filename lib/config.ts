@@ -259,7 +259,7 @@ function crossFieldIssues(cfg: ReplicationConfig): string[] {
       if (t.externalId !== undefined && !t.roleArn) {
         issues.push(`${tAt}.externalId: an external id only applies with a roleArn (given "${t.externalId}")`);
       }
-      if (t.create && t.account !== undefined && cfg.account !== undefined && t.account !== cfg.account) {
+      if (t.create && t.account !== undefined && t.account !== cfg.account) {
         issues.push(
           `${tAt}.create: Replicator creates targets only in its own account (given account "${t.account}"); create the table there and import it`,
         );
@@ -276,8 +276,14 @@ function crossFieldIssues(cfg: ReplicationConfig): string[] {
         }
       }
     }
-    if (!pair.source.create && cfg.sourceRegion && pair.source.streamArn) {
+    if (pair.source.streamArn) {
       const region = pair.source.streamArn.split(':')[3];
+      const table = pair.source.streamArn.split(':')[5]?.split('/')[1];
+      if (table !== pair.source.table) {
+        issues.push(
+          `${at}.source.streamArn: stream belongs to table "${table}" but the source table is "${pair.source.table}" (given "${pair.source.streamArn}")`,
+        );
+      }
       if (region !== cfg.sourceRegion) {
         issues.push(
           `${at}.source.streamArn: stream is in region "${region}" but sourceRegion is "${cfg.sourceRegion}" (given "${pair.source.streamArn}")`,

@@ -113,3 +113,28 @@ export interface AttributeFilter {
   readonly allow?: readonly string[];
   readonly deny?: readonly string[];
 }
+
+function canonicalValue(v: AttrJson): unknown {
+  if ('M' in v) return { M: canonicalObject(v.M) };
+  if ('L' in v) return { L: v.L.map(canonicalValue) };
+  // Sets have no order: sort them so equal sets compare equal.
+  if ('SS' in v) return { SS: [...v.SS].sort() };
+  if ('NS' in v) return { NS: [...v.NS].map(Number).sort((a, b) => a - b).map(String) };
+  if ('BS' in v) return { BS: [...v.BS].sort() };
+  if ('N' in v) return { N: String(Number(v.N)) };
+  return v;
+}
+
+function canonicalObject(m: AttrMap): [string, unknown][] {
+  return Object.keys(m)
+    .sort()
+    .map((k) => [k, canonicalValue(m[k]!)]);
+}
+
+/**
+ * A canonical string of an item: attribute order, set order and number spelling do not matter, and
+ * Replicator's own `rep:` attributes are left out, so a source item and its replica compare equal.
+ */
+export function canonicalItem(item: AttrMap): string {
+  return JSON.stringify(canonicalObject(withoutReplicationAttributes(item)));
+}

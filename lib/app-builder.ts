@@ -1,0 +1,148 @@
+/**
+ * Builds the whole Replicator app from a config: the source stack, one target stack per region with created
+ * targets, the deploy preflight of imported source tables, and cdk-nag.
+ */
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseConfig, type ReplicationConfig, type ReplicationConfigInput, regionsOf } from './config';
+import { sourceStackName, targetStackName } from './constructs/names';
+import { ReplicationStack } from './replication-stack';
+import { createdTargetsIn, TargetStack } from './target-stack';
+
+/** What the preflight needs to know about an existing table. */
+export interface TableStreamInfo {
+  /** ARN of the table's latest stream, when it has one. */
+  readonly streamArn?: string;
+  /** View type of that stream (NEW_AND_OLD_IMAGES is required). */
+  readonly streamViewType?: string;
+  /** Whether the stream is enabled. */
+  readonly streamEnabled?: boolean;
+}
+
+/** Looks up a table's stream (DescribeTable). */
+export type DescribeTableFn = (region: string, table: string) => Promise<TableStreamInfo>;
+
+/** An imported source table that cannot be replicated as it is; the message names the pair and the table. */
+export class PreflightError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PreflightError';
+  }
+}
+
+/** Options of {@link buildApp}. */
+export interface BuildAppOptions {
+  /**
+   * Looks up the stream of an imported source table that has no `source.streamArn`.
+   * @default - DynamoDB DescribeTable through the AWS SDK in the source region (honours AWS_ENDPOINT_URL)
+   */
+  readonly describeTable?: DescribeTableFn;
+  /**
+   * Register cdk-nag's AwsSolutionsChecks on the app, so synth fails on unacknowledged findings.
+   * @default - true, with verbose explanations
+   */
+  readonly nag?: boolean;
+  /**
+   * Account of the stacks when the config names none.
+   * @default - process.env.CDK_DEFAULT_ACCOUNT (environment-agnostic stacks when that is unset too)
+   */
+  readonly account?: string;
+}
+
+/** The stacks {@link buildApp} created. */
+export interface BuiltApp {
+  /** The validated config. */
+  readonly config: ReplicationConfig;
+  /** The source-region stack. */
+  readonly source: ReplicationStack;
+  /** Target-region stacks, by region (only regions with at least one created target). */
+  readonly targets: ReadonlyMap<string, TargetStack>;
+}
+
+/** DescribeTable through the AWS SDK; AWS_ENDPOINT_URL (e.g. moto) is honoured by the SDK itself. */
+export const describeTableWithSdk: DescribeTableFn = async (region, table) => {
+  const client = new DynamoDBClient({ region });
+  try {
+    const out = await client.send(new DescribeTableCommand({ TableName: table }));
+    return {
+      streamArn: out.Table?.LatestStreamArn,
+      streamViewType: out.Table?.StreamSpecification?.StreamViewType,
+      streamEnabled: out.Table?.StreamSpecification?.StreamEnabled,
+    };
+  } finally {
+    client.destroy();
+  }
+};
+
+/**
+ * The deploy preflight: the stream ARN of every imported source table that has no `source.streamArn`, by pair
+ * name. Fails with a {@link PreflightError} naming the pair and the table when a table cannot be described,
+ * has no stream, or its stream does not carry NEW_AND_OLD_IMAGES.
+ */
+export async function resolveSourceStreams(
+  config: ReplicationConfig,
+  describeTable: DescribeTableFn = describeTableWithSdk,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const pair of config.pairs) {
+    const { source } = pair;
+    if (source.create || source.streamArn) continue;
+    const where = `pair "${pair.name}": source table "${source.table}" in ${config.sourceRegion}`;
+    let info: TableStreamInfo;
+    try {
+      info = await describeTable(config.sourceRegion, source.table);
+    } catch (err) {
+      const e = err as Error;
+      throw new PreflightError(
+        `Preflight failed for ${where}: DescribeTable failed (${e.name}: ${e.message}). Check that the table exists and is reachable, or give source.streamArn`,
+      );
+    }
+    if (!info.streamArn || info.streamEnabled === false) {
+      throw new PreflightError(
+        `Preflight failed for ${where} has no stream; enable a NEW_AND_OLD_IMAGES stream on it (aws dynamodb update-table --table-name ${source.table} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES)`,
+      );
+    }
+    if (info.streamViewType !== 'NEW_AND_OLD_IMAGES') {
+      throw new PreflightError(
+        `Preflight failed for ${where} has a ${info.streamViewType ?? 'unknown'} stream, but Replicator needs NEW_AND_OLD_IMAGES; disable the stream and enable it again with StreamViewType=NEW_AND_OLD_IMAGES`,
+      );
+    }
+    out[pair.name] = info.streamArn;
+  }
+  return out;
+}
+
+/**
+ * Creates the source stack `Replicator-<sourceRegion>` and one `Replicator-Target-<region>` per region that
+ * has a created target; the source stack depends on the target stacks (targets exist before replication
+ * starts). Throws a ConfigError for an invalid config and a {@link PreflightError} for an unusable imported
+ * source table.
+ */
+export async function buildApp(
+  app: App,
+  input: ReplicationConfig | ReplicationConfigInput,
+  options: BuildAppOptions = {},
+): Promise<BuiltApp> {
+  const config = parseConfig(input);
+  const sourceStreamArns = await resolveSourceStreams(config, options.describeTable);
+  const account = config.account ?? options.account ?? process.env.CDK_DEFAULT_ACCOUNT;
+
+  const targets = new Map<string, TargetStack>();
+  for (const region of regionsOf(config)) {
+    if (createdTargetsIn(config, region).length === 0) continue;
+    targets.set(region, new TargetStack(app, targetStackName(region), { config, region, env: { account, region } }));
+  }
+  const source = new ReplicationStack(app, sourceStackName(config.sourceRegion), {
+    config,
+    sourceStreamArns,
+    env: { account, region: config.sourceRegion },
+  });
+  for (const target of targets.values())
+    source.addStackDependency(target, 'target tables exist before replication starts');
+
+  if (options.nag ?? true) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  }
+  return { config, source, targets };
+}

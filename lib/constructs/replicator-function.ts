@@ -1,0 +1,98 @@
+/**
+ * A Replicator Lambda function: bundled TypeScript handler, current Node.js runtime, its own log group and
+ * a role that may write only to that log group (grants for queues and tables are added by the caller).
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Root of this project (holds package-lock.json and functions/). */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Runtime of every Replicator function: the newest Node.js that Lambda, cfn-lint and cdk-nag all accept. */
+export const REPLICATOR_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Props of a {@link ReplicatorFunction}. */
+export interface ReplicatorFunctionProps {
+  /** Physical function name; the log group is `/aws/lambda/<functionName>`. */
+  readonly functionName: string;
+  /** Path of the TypeScript entry file that exports `handler`. */
+  readonly entry: string;
+  /** Powertools service name (POWERTOOLS_SERVICE_NAME), e.g. `replicator-capture`. */
+  readonly serviceName: string;
+  /** Environment variables on top of the Powertools and NODE_OPTIONS ones. */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Memory of the function in MB.
+   * @default - 512 MB
+   */
+  readonly memorySize?: number;
+  /**
+   * Maximum run time of one invocation.
+   * @default - 60 seconds
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the function's logs are kept.
+   * @default - one month
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** A bundled Node.js function with an explicit log group and a least-privilege role. */
+export class ReplicatorFunction extends Construct {
+  /** The Lambda function. */
+  readonly function: NodejsFunction;
+  /** The function's log group. */
+  readonly logGroup: logs.LogGroup;
+  /** The function's execution role. */
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: ReplicatorFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An own role instead of the AWSLambdaBasicExecutionRole managed policy, which may write to any log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.functionName}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      functionName: props.functionName,
+      entry: props.entry,
+      handler: 'handler',
+      runtime: REPLICATOR_RUNTIME,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(60),
+      role: this.role,
+      logGroup: this.logGroup,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      projectRoot: PROJECT_ROOT,
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: 'Replicator',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        // Bundle the AWS SDK too, so the deployed code runs the versions the tests ran.
+        externalModules: [],
+        // The locally installed esbuild bundles; these machines have no Docker.
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

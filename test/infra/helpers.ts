@@ -1,0 +1,152 @@
+/**
+ * Shared helpers of the infra tests: configs, an app that skips bundling, and readers of IAM statements.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { type BuildAppOptions, type BuiltApp, buildApp } from '../../lib/app-builder';
+import type { ReplicationConfigInput } from '../../lib/config';
+
+/** The README's example pair: a created source and two created targets. */
+export const ORDERS_CONFIG: ReplicationConfigInput = {
+  sourceRegion: 'us-east-1',
+  pairs: [
+    {
+      name: 'orders',
+      type: 'dynamodb',
+      source: { table: 'orders', create: { partitionKey: 'pk:S', sortKey: 'sk:S' } },
+      targets: [
+        { region: 'eu-west-1', table: 'orders', create: true },
+        { region: 'ap-northeast-1', table: 'orders-replica', create: true },
+      ],
+    },
+  ],
+};
+
+/** An imported source with a stream ARN, plus a second pair with a cross-account target and a filter. */
+export const TWO_PAIRS_CONFIG: ReplicationConfigInput = {
+  sourceRegion: 'us-east-1',
+  account: '123456789012',
+  pairs: [
+    {
+      name: 'orders',
+      type: 'dynamodb',
+      source: { table: 'orders', create: { partitionKey: 'pk:S', sortKey: 'sk:S' } },
+      targets: [{ region: 'eu-west-1', table: 'orders', create: true }],
+    },
+    {
+      name: 'users',
+      type: 'dynamodb',
+      source: {
+        table: 'users',
+        streamArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2024-01-01T00:00:00.000',
+      },
+      targets: [
+        { region: 'eu-west-1', table: 'users', create: { partitionKey: 'id:S' } },
+        {
+          region: 'eu-central-1',
+          table: 'users-copy',
+          account: '210987654321',
+          roleArn: 'arn:aws:iam::210987654321:role/replicator-writer',
+          externalId: 'replicator-ext',
+        },
+      ],
+      filter: { deny: ['password'] },
+      options: {
+        captureBatchSize: 500,
+        applyBatchSize: 5,
+        maxAttempts: 3,
+        envelopesPerMessage: 10,
+        applyConcurrency: 4,
+      },
+    },
+  ],
+};
+
+/** A new App that skips bundling (infra unit tests). */
+export function testApp(): App {
+  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+}
+
+/** buildApp on a bundling-free App, without cdk-nag unless asked. */
+export async function build(config: ReplicationConfigInput, options: BuildAppOptions = {}): Promise<BuiltApp> {
+  return buildApp(testApp(), config, { nag: false, ...options });
+}
+
+/** A stack to hold a single construct under test. */
+export function testStack(region = 'us-east-1'): Stack {
+  return new Stack(testApp(), 'TestStack', { env: { account: '123456789012', region } });
+}
+
+/** One IAM statement, with Action and Resource always as arrays. */
+export interface Statement {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Action: string[];
+  readonly Resource: unknown[];
+}
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/** Logical id of the function with this physical name. */
+export function functionLogicalId(template: Template, functionName: string): string {
+  const found = Object.keys(
+    template.findResources('AWS::Lambda::Function', { Properties: { FunctionName: functionName } }),
+  );
+  if (found.length !== 1) throw new Error(`expected one function named ${functionName}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** The function's properties. */
+export function functionProps(template: Template, functionName: string): Record<string, unknown> {
+  const id = functionLogicalId(template, functionName);
+  return (template.toJSON().Resources as Resources)[id]!.Properties!;
+}
+
+/** Every statement of every IAM policy attached to the role of the function with this physical name. */
+export function statementsOf(template: Template, functionName: string): Statement[] {
+  const props = functionProps(template, functionName);
+  const roleId = ((props.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'] ?? [])[0];
+  const resources = template.toJSON().Resources as Resources;
+  const out: Statement[] = [];
+  for (const r of Object.values(resources)) {
+    if (r.Type !== 'AWS::IAM::Policy') continue;
+    const roles = (r.Properties?.Roles ?? []) as { Ref?: string }[];
+    if (!roles.some((x) => x.Ref === roleId)) continue;
+    const doc = r.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] };
+    for (const s of doc.Statement) {
+      out.push({
+        ...(s.Sid ? { Sid: s.Sid as string } : {}),
+        Effect: s.Effect as string,
+        Action: ([] as string[]).concat(s.Action as string | string[]),
+        Resource: ([] as unknown[]).concat(s.Resource as unknown),
+      });
+    }
+  }
+  return out;
+}
+
+/** The resources that statements grant an action on. */
+export function resourcesFor(statements: readonly Statement[], action: string): unknown[] {
+  return statements.filter((s) => s.Effect === 'Allow' && s.Action.includes(action)).flatMap((s) => s.Resource);
+}
+
+/** The logical id of the one resource of this type matching these properties. */
+export function logicalIdOf(template: Template, type: string, properties: Record<string, unknown>): string {
+  const found = Object.keys(template.findResources(type, { Properties: properties }));
+  if (found.length !== 1) throw new Error(`expected one ${type} matching, found ${found.length}`);
+  return found[0]!;
+}
+
+/** An ARN as text: `Fn::Join` parts concatenated, `AWS::Partition` as `aws`, other tokens as `<Ref>`/`<Id.Attr>`. */
+export function arnText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if (v.Ref === 'AWS::Partition') return 'aws';
+  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
+  if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+  if (Array.isArray(v['Fn::Join'])) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(arnText).join(sep);
+  }
+  return JSON.stringify(value);
+}

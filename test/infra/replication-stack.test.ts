@@ -1,0 +1,63 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import type { ReplicationConfigInput } from '../../lib/config';
+import { ReplicationStack } from '../../lib/replication-stack';
+import { ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
+
+describe('ReplicationStack', () => {
+  it('takes typed config props and builds one pair construct per pair', () => {
+    const stack = new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: TWO_PAIRS_CONFIG });
+    expect([...stack.pairs.keys()]).toEqual(['orders', 'users']);
+    expect(stack.pairs.get('orders')!.node.id).toBe('OrdersPair');
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 4);
+  });
+
+  it('deploys to the config sourceRegion and account by default (env)', () => {
+    const stack = new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: TWO_PAIRS_CONFIG });
+    expect(stack.region).toBe('us-east-1');
+    expect(stack.account).toBe('123456789012');
+  });
+
+  it('fails when env.region is not the sourceRegion', () => {
+    expect(
+      () =>
+        new ReplicationStack(testApp(), 'Replicator', {
+          config: ORDERS_CONFIG,
+          env: { region: 'eu-west-1' },
+        }),
+    ).toThrow(/env.region must be the config's sourceRegion "us-east-1" \(given "eu-west-1"\)/);
+  });
+
+  it('validates typed props and fails with the field, the value and what is allowed', () => {
+    const bad = {
+      ...ORDERS_CONFIG,
+      pairs: [{ ...ORDERS_CONFIG.pairs[0]!, options: { applyBatchSize: 11 } }],
+    } as ReplicationConfigInput;
+    expect(() => new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: bad })).toThrow(
+      /pairs\[0\]\.options\.applyBatchSize: .*\(given 11\)/,
+    );
+  });
+
+  it('uses source.streamArn for imported sources by default (sourceStreamArns)', () => {
+    const template = Template.fromStack(
+      new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: TWO_PAIRS_CONFIG }),
+    );
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2024-01-01T00:00:00.000',
+    });
+  });
+
+  it('fails for pair names that map to the same construct id', () => {
+    const pair = ORDERS_CONFIG.pairs[0]!;
+    const config: ReplicationConfigInput = {
+      ...ORDERS_CONFIG,
+      pairs: [
+        { ...pair, name: 'a-1', source: { ...pair.source, table: 'one' } },
+        { ...pair, name: 'a1', source: { ...pair.source, table: 'two' } },
+      ] as ReplicationConfigInput['pairs'],
+    };
+    expect(() => new ReplicationStack(testApp(), 'Replicator-us-east-1', { config })).toThrow(
+      /Pairs "a-1" and "a1" map to the same construct id "A1Pair"/,
+    );
+  });
+});

@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app-builder';
+import { loadConfigFile } from '../../lib/config';
+import { PROJECT_ROOT } from '../../lib/constructs/replicator-function';
+
+// Synthesizes replication.config.json as `cdk synth` does: real esbuild bundling and cdk-nag registered.
+let outdir: string;
+
+beforeAll(async () => {
+  outdir = mkdtempSync(path.join(tmpdir(), 'replicator-synth-'));
+  // As the CDK CLI does, so each function names its asset directory (aws:asset:path).
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  await buildApp(app, loadConfigFile(path.join(PROJECT_ROOT, 'replication.config.json')));
+  app.synth();
+}, 120_000);
+
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+function templates(): string[] {
+  return readdirSync(outdir)
+    .filter((f) => f.endsWith('.template.json'))
+    .map((f) => path.join(outdir, f));
+}
+
+describe('synth with bundling', () => {
+  it('writes the source stack and both target stacks', () => {
+    expect(
+      templates()
+        .map((f) => path.basename(f))
+        .sort(),
+    ).toEqual([
+      'Replicator-Target-ap-northeast-1.template.json',
+      'Replicator-Target-eu-west-1.template.json',
+      'Replicator-us-east-1.template.json',
+    ]);
+  });
+
+  it('bundles each function from its handler into an asset with index.js and its source map', () => {
+    const template = JSON.parse(readFileSync(path.join(outdir, 'Replicator-us-east-1.template.json'), 'utf8'));
+    interface FunctionResource {
+      Type: string;
+      Metadata: Record<string, string>;
+      Properties: { FunctionName: string };
+    }
+    const functions = Object.values(template.Resources as Record<string, FunctionResource>).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions).toHaveLength(2);
+    // A variable that only the capture handler reads, and one that only the apply handler reads (default entries).
+    const marker: Record<string, string> = {
+      'replicator-orders-capture': 'ENVELOPES_PER_MESSAGE',
+      'replicator-orders-apply': 'DLQ_URL',
+    };
+    for (const fn of functions) {
+      const assetDir = path.join(outdir, fn.Metadata['aws:asset:path']!);
+      expect(existsSync(path.join(assetDir, 'index.js'))).toBe(true);
+      expect(existsSync(path.join(assetDir, 'index.js.map'))).toBe(true);
+      const code = readFileSync(path.join(assetDir, 'index.js'), 'utf8');
+      expect(code).toContain(marker[fn.Properties.FunctionName]!);
+      // The SDK clients are bundled, not left to the runtime's copy.
+      expect(code).toContain('"AmazonSQS"');
+      expect(code).not.toMatch(/require\("@aws-sdk\/client-/);
+    }
+  });
+
+  it('passes cfn-lint without errors', () => {
+    const result = spawnSync('cfn-lint', ['--format', 'parseable', ...templates()], { encoding: 'utf8' });
+    expect(result.error).toBeUndefined();
+    const errors = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => /:E\d{4}:/.test(line));
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
