@@ -119,7 +119,13 @@ function canonicalValue(v: AttrJson): unknown {
   if ('L' in v) return { L: v.L.map(canonicalValue) };
   // Sets have no order: sort them so equal sets compare equal.
   if ('SS' in v) return { SS: [...v.SS].sort() };
-  if ('NS' in v) return { NS: [...v.NS].map(Number).sort((a, b) => a - b).map(String) };
+  if ('NS' in v)
+    return {
+      NS: [...v.NS]
+        .map(Number)
+        .sort((a, b) => a - b)
+        .map(String),
+    };
   if ('BS' in v) return { BS: [...v.BS].sort() };
   if ('N' in v) return { N: String(Number(v.N)) };
   return v;

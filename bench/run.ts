@@ -1,0 +1,39 @@
+/**
+ * `npm run bench [-- NAME...]`: runs the named benchmarks, or every one when none is named.
+ * Each benchmark prints its tables and writes `bench/results/<name>.json`.
+ */
+
+/** A benchmark: a name and a function that runs it (loaded lazily, so one benchmark's imports stay its own). */
+const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
+  dynamodb: {
+    describe: 'DynamoDB replication on the local cloud (moto) and the capture/apply cores in-process',
+    run: async () => (await import('./dynamodb')).runDynamoBenchmark(),
+  },
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log('usage: npm run bench [-- NAME...]\n\nbenchmarks:');
+    for (const [name, b] of Object.entries(BENCHMARKS)) console.log(`  ${name.padEnd(12)} ${b.describe}`);
+    return;
+  }
+  const unknown = args.filter((a) => !(a in BENCHMARKS));
+  if (unknown.length > 0) {
+    throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+  }
+  const names = args.length > 0 ? args : Object.keys(BENCHMARKS);
+  for (const name of names) {
+    console.log(`\n=== benchmark: ${name} ===`);
+    await BENCHMARKS[name]!.run();
+  }
+}
+
+main().then(
+  // Clients and timers may keep the event loop alive after the work is done.
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

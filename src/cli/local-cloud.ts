@@ -1,0 +1,128 @@
+/**
+ * The whole local cloud in one call: moto (started here, or one given), `cdk bootstrap` + `cdk deploy` of
+ * this app for every region of the config, a counting proxy in front of moto, and the local runtime that
+ * runs the deployed bundles. `replicator local`, the end-to-end tests and the benchmarks all start it here.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfigFile, type ReplicationConfig, regionsOf } from '../../lib/config';
+import { startCountingProxy } from '../local/counting-proxy';
+import { type DeployedApp, deployApp } from '../local/deploy';
+import { type MotoServer, startMoto } from '../local/moto';
+import { LocalRuntime } from '../local/runtime';
+import { MetricsCollector } from './metrics-collector';
+
+/** Options of {@link startLocalCloud}. */
+export interface LocalCloudOptions {
+  /** Path of the replication config to deploy. */
+  readonly configPath: string;
+  /** Use this endpoint instead of starting moto_server. @default - a new moto_server on a free port */
+  readonly endpoint?: string;
+  /** Project root (where cdk.json is). @default - the repository this file belongs to */
+  readonly projectDir?: string;
+  /** Where the cloud assembly and moto's log go. @default - `<projectDir>/.local/<moto port>` */
+  readonly workDir?: string;
+  /** Progress and runtime log lines. @default - discarded */
+  readonly log?: (line: string) => void;
+  /** Concurrent SQS pollers per event source mapping (Lambda scales these out). @default 2 */
+  readonly sqsWorkersPerMapping?: number;
+}
+
+/** A running local cloud. */
+export interface LocalCloud {
+  readonly config: ReplicationConfig;
+  /** moto's endpoint: for clients whose requests should not be counted (workloads, verification). */
+  readonly endpoint: string;
+  /** The counting proxy's endpoint, which the runtime and the handlers use. */
+  readonly countedEndpoint: string;
+  readonly deployed: DeployedApp;
+  readonly runtime: LocalRuntime;
+  /** Every metric the handlers emitted. */
+  readonly metrics: MetricsCollector;
+  /** AWS requests made through the proxy, by `service:Action`. */
+  requestCounts(): Record<string, number>;
+  /** Starts counting requests from zero. */
+  resetRequestCounts(): void;
+  /** Stops the runtime, the proxy and the moto_server it started (in that order). */
+  stop(): Promise<void>;
+}
+
+/** The repository root (two levels above src/cli). */
+export const PROJECT_DIR = resolve(__dirname, '..', '..');
+
+/** Starts moto (unless given), deploys the app for every region of the config, and starts the runtime. */
+export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalCloud> {
+  const log = opts.log ?? (() => undefined);
+  const projectDir = opts.projectDir ?? PROJECT_DIR;
+  const configPath = resolve(opts.configPath);
+  const config = loadConfigFile(configPath);
+  let moto: MotoServer | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log(`cleanup failed: ${(err as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    let endpoint = opts.endpoint;
+    let workDir = opts.workDir;
+    if (!endpoint) {
+      const tmpWork = workDir ?? join(projectDir, '.local', `moto-${process.pid}-${Date.now()}`);
+      mkdirSync(tmpWork, { recursive: true });
+      moto = await startMoto({ logFile: join(tmpWork, 'moto.log') });
+      cleanups.push(() => moto!.stop());
+      endpoint = moto.endpoint;
+      workDir = tmpWork;
+      log(`moto_server started on ${endpoint} (pid ${moto.pid})`);
+    }
+    workDir ??= join(projectDir, '.local', `endpoint-${Date.now()}`);
+    mkdirSync(workDir, { recursive: true });
+    const regions = regionsOf(config);
+    log(`cdk bootstrap + deploy for ${regions.join(', ')} ...`);
+    const started = Date.now();
+    const deployed = await deployApp({
+      endpoint,
+      regions,
+      cwd: projectDir,
+      outdir: join(workDir, 'cdk.out'),
+      context: { config: configPath },
+      log: (line) => log(`  cdk | ${line}`),
+    });
+    log(
+      `deployed ${deployed.stacks.map((s) => s.stackName).join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+
+    const proxy = await startCountingProxy(endpoint);
+    cleanups.push(() => proxy.stop());
+    const metrics = new MetricsCollector();
+    const runtime = new LocalRuntime({
+      endpoint: proxy.endpoint,
+      assemblyDir: deployed.assemblyDir,
+      stacks: deployed.stacks,
+      log: (line) => log(`  λ | ${line}`),
+      onMetrics: (emf) => metrics.add(emf),
+      sqsWorkersPerMapping: opts.sqsWorkersPerMapping,
+    });
+    await runtime.start();
+    cleanups.push(() => runtime.stop());
+    return {
+      config,
+      endpoint,
+      countedEndpoint: proxy.endpoint,
+      deployed,
+      runtime,
+      metrics,
+      requestCounts: () => proxy.counts(),
+      resetRequestCounts: () => proxy.reset(),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The `replicator` CLI: `local`, `status`, `redrive`, `backfill`. Every command takes `--config`, `--region` and
+ * `--endpoint` and uses the normal AWS credential chain.
+ */
+import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfigFile } from '../../lib/config';
+import { backfill, progressBar } from './backfill';
+import { runDemo } from './demo';
+import { PROJECT_DIR, startLocalCloud } from './local-cloud';
+import { clientConfig, pairStatus, redrive } from './operations';
+import { ms, renderTable } from './table';
+
+interface CommonOptions {
+  config: string;
+  region?: string;
+  endpoint?: string;
+}
+
+const positiveInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`${name} must be a whole number ≥ 1 (given "${v}")`);
+  return n;
+};
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--config <path>', 'replication config file', 'replication.config.json')
+    .option('--region <region>', 'region of the source stack (default: the config’s sourceRegion)')
+    .option('--endpoint <url>', 'AWS endpoint override (e.g. a local moto_server)');
+}
+
+/** Builds the CLI program (exported for tests). */
+export function buildProgram(): Command {
+  const program = new Command('replicator')
+    .description('Cross-region replication for DynamoDB tables')
+    .showHelpAfterError();
+
+  common(program.command('local'))
+    .description('start moto (or use --endpoint), deploy the app to it and run the local runtime until stopped')
+    .option('--demo', 'write a sample workload, verify every target, print a summary and exit')
+    .option('--ops <n>', 'demo: writes per pair', positiveInt('--ops'), 1000)
+    .option('--rate <n>', 'demo: offered writes per second', positiveInt('--rate'), 100)
+    .option('--timeout <seconds>', 'demo: how long to wait for convergence', positiveInt('--timeout'), 180)
+    .option('--verbose', 'print the cdk and function logs')
+    .action(
+      async (o: CommonOptions & { demo?: boolean; ops: number; rate: number; timeout: number; verbose?: boolean }) => {
+        const configPath = resolve(o.config);
+        const log = (line: string) => {
+          if (o.verbose || !line.startsWith('  ')) console.log(line);
+        };
+        const cloud = await startLocalCloud({ configPath, endpoint: o.endpoint, projectDir: PROJECT_DIR, log });
+        let stopping = false;
+        const stop = async (code: number) => {
+          if (stopping) return;
+          stopping = true;
+          await cloud.stop();
+          process.exit(code);
+        };
+        process.on('SIGINT', () => void stop(130));
+        process.on('SIGTERM', () => void stop(143));
+        console.log(`READY ${cloud.endpoint}`);
+        if (!o.demo) return;
+        try {
+          const result = await runDemo(cloud, { ops: o.ops, rate: o.rate, timeoutMs: o.timeout * 1000 });
+          await stop(result.converged ? 0 : 1);
+        } catch (err) {
+          console.error(`demo failed: ${(err as Error).stack ?? err}`);
+          await stop(1);
+        }
+      },
+    );
+
+  common(program.command('status'))
+    .description('per pair: queue and DLQ depth, capture failures, items replicated and lag in the last hour')
+    .option('--json', 'print JSON')
+    .action(async (o: CommonOptions & { json?: boolean }) => {
+      const cfg = loadConfigFile(o.config);
+      const status = await pairStatus(cfg, { region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint });
+      if (o.json) {
+        console.log(JSON.stringify(status, null, 2));
+        return;
+      }
+      console.log(
+        renderTable(
+          ['pair', 'target', 'queue', 'dlq', 'capture failures', 'replicated (1 h)', 'lag p99 (1 h)', 'last reconcile'],
+          status.flatMap((s) =>
+            s.targets.map((t) => [
+              s.pair,
+              t.target,
+              s.queueDepth,
+              s.dlqDepth,
+              s.captureFailures,
+              t.replicatedLastHour,
+              t.lagP99Ms === null ? '-' : ms(t.lagP99Ms),
+              s.lastReconcile,
+            ]),
+          ),
+        ),
+      );
+    });
+
+  common(program.command('redrive'))
+    .description("move a pair's dead letters back to its queue (each keeps the target it failed on)")
+    .argument('<pair>', 'pair name')
+    .action(async (pair: string, o: CommonOptions) => {
+      const cfg = loadConfigFile(o.config);
+      if (!cfg.pairs.some((p) => p.name === pair)) {
+        throw new InvalidArgumentError(
+          `unknown pair "${pair}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
+        );
+      }
+      const r = await redrive(pair, { region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint }, (l) =>
+        console.log(l),
+      );
+      console.log(`redrove ${r.moved} message(s) of ${pair}; reasons: ${JSON.stringify(r.reasons)}`);
+    });
+
+  common(program.command('backfill'))
+    .description("copy a pair's existing source items through the apply path (resumable)")
+    .argument('<pair>', 'pair name')
+    .option('--segments <n>', 'parallel scan segments', positiveInt('--segments'), 4)
+    .option('--restart', 'ignore the checkpoints of an earlier run')
+    .action(async (name: string, o: CommonOptions & { segments: number; restart?: boolean }) => {
+      const cfg = loadConfigFile(o.config);
+      const pair = cfg.pairs.find((p) => p.name === name);
+      if (!pair)
+        throw new InvalidArgumentError(
+          `unknown pair "${name}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
+        );
+      const client = clientConfig({ region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint });
+      const tty = process.stdout.isTTY;
+      const r = await backfill({
+        pair,
+        sourceRegion: cfg.sourceRegion,
+        dynamo: new DynamoDBClient(client),
+        sqs: new SQSClient(client),
+        segments: o.segments,
+        restart: o.restart,
+        onProgress: (done, total) => (tty ? process.stdout.write(`\r${progressBar(done, total)}`) : undefined),
+      });
+      if (tty) process.stdout.write('\n');
+      console.log(
+        `backfill of ${name}: ${r.items} item(s) enqueued in ${r.messages} message(s)${r.resumedSegments ? `, ${r.resumedSegments} segment(s) resumed` : ''}`,
+      );
+    });
+
+  return program;
+}
+
+/** Runs the CLI. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof InvalidArgumentError) {
+      console.error(err.message);
+    } else {
+      console.error((err as Error).stack ?? String(err));
+    }
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main();

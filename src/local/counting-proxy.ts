@@ -1,0 +1,145 @@
+/**
+ * An HTTP proxy in front of the local cloud that counts AWS requests by `service:Action`, so benchmarks
+ * and the demo can report requests per replicated item (a property of the design, unlike local
+ * throughput, which is a property of moto).
+ *
+ * Requests are forwarded unchanged, Host header included: moto does not verify SigV4 signatures, and it
+ * builds URLs it returns (SQS queue URLs) from the Host header, so clients keep talking to the proxy.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+
+/** A running counting proxy. */
+export interface CountingProxy {
+  /** `http://localhost:PORT`: use it as the AWS endpoint instead of the target's. */
+  readonly endpoint: string;
+  /** Requests counted so far, by `service:Action` (e.g. `dynamodb:PutItem`, `sqs:SendMessageBatch`, `s3:GET`). */
+  counts(): Record<string, number>;
+  /** Sets every count back to zero. */
+  reset(): void;
+  /** Sum of all counts. */
+  total(): number;
+  /** Stops listening and closes open connections. */
+  stop(): Promise<void>;
+}
+
+/** Service names by the X-Amz-Target prefix (JSON protocols). */
+const TARGET_PREFIXES: Record<string, string> = {
+  DynamoDB_20120810: 'dynamodb',
+  DynamoDBStreams_20120810: 'dynamodbstreams',
+  AmazonSQS: 'sqs',
+  GraniteServiceVersion20100801: 'monitoring',
+  AWSEvents: 'events',
+  Logs_20140328: 'logs',
+  AmazonSSM: 'ssm',
+  AWSStepFunctions: 'states',
+  Kinesis_20131202: 'kinesis',
+  AmazonEventBridgeScheduler: 'scheduler',
+};
+
+/**
+ * The `service:Action` of a request: from X-Amz-Target (`DynamoDB_20120810.PutItem` → `dynamodb:PutItem`),
+ * else the `Action=` of the query or form body (service from the SigV4 credential scope), else the HTTP
+ * method for REST services (`s3:GET`, `lambda:POST`).
+ */
+export function classifyRequest(
+  method: string,
+  url: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+): string {
+  const target = header(headers, 'x-amz-target');
+  const service = signingService(header(headers, 'authorization')) ?? guessService(url);
+  if (target !== undefined) {
+    const [prefix, action] = target.split('.');
+    const name = (prefix !== undefined ? TARGET_PREFIXES[prefix] : undefined) ?? service ?? prefix ?? 'unknown';
+    return `${name}:${action ?? target}`;
+  }
+  const query = new URL(url, 'http://x').searchParams.get('Action');
+  const form = header(headers, 'content-type')?.includes('application/x-www-form-urlencoded')
+    ? new URLSearchParams(body).get('Action')
+    : null;
+  const action = query ?? form;
+  if (action !== null) return `${service ?? 'unknown'}:${action}`;
+  return `${service ?? 'unknown'}:${method.toUpperCase()}`;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The service of a SigV4 `Credential=AKID/DATE/REGION/SERVICE/aws4_request`. */
+function signingService(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(authorization)?.[1];
+}
+
+function guessService(url: string): string | undefined {
+  // Presigned URLs carry the credential in the query.
+  const credential = new URL(url, 'http://x').searchParams.get('X-Amz-Credential');
+  return credential?.split('/')[3];
+}
+
+/** Starts a counting proxy on a free 127.0.0.1 port that forwards everything to `target`. */
+export async function startCountingProxy(target: string): Promise<CountingProxy> {
+  const targetUrl = new URL(target);
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => forward(req, res, targetUrl, counts));
+  // SDK clients keep connections alive; without this, stop() would wait for them.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    endpoint: `http://localhost:${port}`,
+    counts: () => Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))),
+    reset: () => counts.clear(),
+    total: () => [...counts.values()].reduce((a, b) => a + b, 0),
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, target: URL, counts: Map<string, number>): void {
+  const chunks: Buffer[] = [];
+  // Only form bodies are needed for classification; everything is streamed to the target as it comes.
+  const needsBody =
+    req.headers['x-amz-target'] === undefined &&
+    (req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded');
+  const upstream = httpRequest(
+    {
+      protocol: target.protocol,
+      hostname: target.hostname === 'localhost' ? '127.0.0.1' : target.hostname,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+    },
+    (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, upstreamRes.headers);
+      upstreamRes.pipe(res);
+    },
+  );
+  upstream.on('error', (err) => {
+    if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`counting proxy: ${err.message}`);
+  });
+  req.on('data', (chunk: Buffer) => {
+    if (needsBody) chunks.push(chunk);
+  });
+  req.on('end', () => {
+    const key = classifyRequest(
+      req.method ?? 'GET',
+      req.url ?? '/',
+      req.headers,
+      Buffer.concat(chunks).toString('utf8'),
+    );
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  });
+  req.pipe(upstream);
+}

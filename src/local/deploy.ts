@@ -1,0 +1,193 @@
+/**
+ * `cdk bootstrap` + `cdk deploy --all` of a CDK app against a local cloud (moto), and the list of deployed
+ * stacks read back from the cloud assembly that the deploy wrote.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { LOCAL_ACCOUNT, localCloudEnv } from './moto';
+
+/** One stack of a deployed cloud assembly. */
+export interface DeployedStack {
+  /** CloudFormation stack name. */
+  readonly stackName: string;
+  /** Region the stack was deployed to. */
+  readonly region: string;
+  /** Absolute path of the synthesized template; asset paths in its metadata are relative to its folder. */
+  readonly templatePath: string;
+}
+
+/** What {@link deployApp} deployed. */
+export interface DeployedApp {
+  /** Absolute path of the cloud assembly (the `--output` folder). */
+  readonly assemblyDir: string;
+  /** Every stack of the assembly, including those of nested assemblies (stages). */
+  readonly stacks: DeployedStack[];
+}
+
+/** Options of {@link deployApp}. */
+export interface DeployAppOptions {
+  /** The local cloud's endpoint; its host should be `localhost` (moto fetches templates from its S3 only then). */
+  readonly endpoint: string;
+  /** Regions to bootstrap (every region a stack deploys to). */
+  readonly regions: string[];
+  /** The `cdk --app` command. @default - the `app` of cwd's cdk.json */
+  readonly app?: string;
+  /** Context values passed as `-c key=value`. @default - none */
+  readonly context?: Record<string, string>;
+  /** Cloud assembly folder (`--output`), absolute or relative to cwd. */
+  readonly outdir: string;
+  /** Working directory of the cdk CLI (where cdk.json and node_modules are). */
+  readonly cwd: string;
+  /** Receives every output line of the CLI. @default - output is only kept for errors */
+  readonly log?: (line: string) => void;
+}
+
+/** A cdk CLI command failed; the message ends with the tail of its output. */
+export class DeployError extends Error {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly outputTail: string,
+  ) {
+    super(`\`${command}\` failed (exit code ${exitCode}). Last output:\n${outputTail}`);
+    this.name = 'DeployError';
+  }
+}
+
+/** A cloud assembly folder has no manifest, or a stack in it has no concrete region. */
+export class AssemblyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AssemblyError';
+  }
+}
+
+/** How many output lines a DeployError carries. */
+const TAIL_LINES = 40;
+
+/**
+ * Bootstraps every region (in parallel), then deploys all stacks with `cdk deploy --all` against the local
+ * cloud, and returns the stacks of the resulting cloud assembly.
+ * @throws DeployError when bootstrap or deploy fails
+ */
+export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
+  const outdir = isAbsolute(opts.outdir) ? opts.outdir : resolve(opts.cwd, opts.outdir);
+  const region = opts.regions[0] ?? 'us-east-1';
+  const env = localCloudEnv(opts.endpoint, region);
+  const log = opts.log ?? (() => undefined);
+  const appArgs = opts.app !== undefined ? ['--app', opts.app] : [];
+  const contextArgs = Object.entries(opts.context ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+
+  // With explicit environments bootstrap does not synthesize, but the CLI still locks its output folder:
+  // each region gets a throwaway one so the regions can bootstrap in parallel.
+  await Promise.all(
+    [...new Set(opts.regions)].map(async (r) => {
+      const scratch = mkdtempSync(join(tmpdir(), `replicator-bootstrap-${r}-`));
+      try {
+        await runCdk(
+          ['bootstrap', `aws://${LOCAL_ACCOUNT}/${r}`, ...appArgs, ...contextArgs, '--output', scratch],
+          opts.cwd,
+          localCloudEnv(opts.endpoint, r),
+          (line) => log(`[bootstrap ${r}] ${line}`),
+        );
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }),
+  );
+  await runCdk(
+    [
+      'deploy',
+      '--all',
+      '--require-approval',
+      'never',
+      '--progress',
+      'events',
+      ...appArgs,
+      ...contextArgs,
+      '--output',
+      outdir,
+    ],
+    opts.cwd,
+    env,
+    (line) => log(`[deploy] ${line}`),
+  );
+  return { assemblyDir: outdir, stacks: readAssemblyStacks(outdir) };
+}
+
+/** Reads every CloudFormation stack of a cloud assembly (recursing into nested assemblies). */
+export function readAssemblyStacks(assemblyDir: string): DeployedStack[] {
+  const manifestPath = join(assemblyDir, 'manifest.json');
+  if (!existsSync(manifestPath)) throw new AssemblyError(`no cloud assembly manifest at ${manifestPath}`);
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    artifacts?: Record<
+      string,
+      {
+        type: string;
+        environment?: string;
+        properties?: { templateFile?: string; stackName?: string; directoryName?: string };
+      }
+    >;
+  };
+  const stacks: DeployedStack[] = [];
+  for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    if (artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile !== undefined) {
+      const region = artifact.environment?.split('/')[3];
+      if (region === undefined || region === 'unknown-region') {
+        throw new AssemblyError(`stack ${id} has no concrete region (environment ${artifact.environment})`);
+      }
+      stacks.push({
+        stackName: artifact.properties.stackName ?? id,
+        region,
+        templatePath: join(assemblyDir, artifact.properties.templateFile),
+      });
+    } else if (artifact.type === 'cdk:cloud-assembly' && artifact.properties?.directoryName !== undefined) {
+      stacks.push(...readAssemblyStacks(join(assemblyDir, artifact.properties.directoryName)));
+    }
+  }
+  return stacks;
+}
+
+function runCdk(args: string[], cwd: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
+  const command = `npx cdk ${args.join(' ')}`;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('npx', ['cdk', ...args], {
+      cwd,
+      env: { ...env, CI: 'true', FORCE_COLOR: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    const tail: string[] = [];
+    const onLine = (line: string): void => {
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      log(line);
+    };
+    lineSplitter(child.stdout, onLine);
+    lineSplitter(child.stderr, onLine);
+    child.once('error', (err) => reject(new DeployError(command, null, `${tail.join('\n')}\n${err.message}`)));
+    child.once('close', (code) => {
+      if (code === 0) resolvePromise();
+      else reject(new DeployError(command, code, tail.join('\n')));
+    });
+  });
+}
+
+function lineSplitter(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    const lines = buffer.split(/\r?\n/);
+    buffer = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') onLine(line);
+  });
+  stream.on('end', () => {
+    if (buffer.trim() !== '') onLine(buffer);
+  });
+}
+
+/** The folder holding a stack's assets (its template's folder). */
+export function stackAssetRoot(stack: DeployedStack): string {
+  return dirname(stack.templatePath);
+}

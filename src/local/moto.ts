@@ -1,0 +1,292 @@
+/**
+ * Starting and stopping a private moto_server, and the environment that points SDKs and CLIs at it.
+ *
+ * moto is the local cloud (see the README's "local cloud" section): one server serves every region (the
+ * region comes from the request signature), accepts any credentials and uses account 123456789012. We only
+ * ever talk to a server we started ourselves: another process's `/moto-api/reset` would wipe a shared one.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** The account moto uses for every request, whatever the credentials. */
+export const LOCAL_ACCOUNT = '123456789012';
+
+/** How long to wait for a freshly spawned moto_server to answer. */
+const START_TIMEOUT_MS = 30_000;
+/** How long stop() waits after SIGTERM before sending SIGKILL. */
+const KILL_AFTER_MS = 5_000;
+
+/** A moto_server this process started. */
+export interface MotoServer {
+  /** Base URL for SDK clients and the CDK CLI, with the host name `localhost` (see {@link startMoto}). */
+  readonly endpoint: string;
+  /** The TCP port the server listens on (127.0.0.1 only). */
+  readonly port: number;
+  /** Process id of the moto_server we spawned. */
+  readonly pid: number;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startMoto}. */
+export interface StartMotoOptions {
+  /**
+   * Host name used in the returned endpoint.
+   * @default - `localhost`: moto fetches a CloudFormation template from its own S3 only when the template
+   * URL's host is localhost, so `cdk deploy` needs it.
+   */
+  readonly host?: string;
+  /** File that receives moto_server's stdout and stderr. @default - the output is discarded */
+  readonly logFile?: string;
+  /**
+   * Keep moto's own event source mapping emulation. moto "invokes" a mapped function itself on every write
+   * to a DynamoDB table or SQS queue that has a mapping: with no Docker that invocation fails, and moto
+   * then empties the table's stream (DynamoDB: the records are gone before anyone can read them and
+   * sequence numbers restart) or receives the messages once (SQS: ApproximateReceiveCount grows, so a
+   * redrive policy moves them to the DLQ early). The local runtime must be the only consumer, so by
+   * default moto_server starts with a `sitecustomize` hook (through PYTHONPATH) that keeps mappings from
+   * being attached to tables, queues and Kinesis streams; the mappings themselves still exist in moto.
+   * @default false
+   */
+  readonly keepMotoEventSourceMappings?: boolean;
+}
+
+/** moto_server is not on the PATH. */
+export class MotoNotFoundError extends Error {
+  constructor(searchedPath: string) {
+    super(
+      'moto_server was not found on the PATH. The local cloud needs moto 5.x with its server extra: ' +
+        "`pip install 'moto[server]>=5,<6'` (or `pipx install 'moto[server]>=5,<6'`). Debian 12 has no " +
+        "python3-moto package; on this project's machines moto 5.2.1 comes with the pyenv Python 3.11 " +
+        '(`pyenv global 3.11.7 && pyenv rehash` makes the moto_server shim appear). ' +
+        `Searched PATH: ${searchedPath || '(empty)'}`,
+    );
+    this.name = 'MotoNotFoundError';
+  }
+}
+
+/** moto_server exited early or did not answer in time. */
+export class MotoStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MotoStartError';
+  }
+}
+
+/** Finds the moto_server executable on `envPath` (the PATH), or undefined. */
+export function findMotoServer(envPath: string = process.env.PATH ?? ''): string | undefined {
+  for (const dir of envPath.split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'moto_server');
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Asks the OS for a free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new MotoStartError('could not read a free port'))));
+    });
+  });
+}
+
+/**
+ * Spawns `moto_server -H 127.0.0.1 -p PORT` on a free port and waits until `/moto-api/` answers (30 s).
+ * @throws MotoNotFoundError when moto_server is not on the PATH
+ * @throws MotoStartError when it exits early or does not answer in time
+ */
+export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer> {
+  const executable = findMotoServer();
+  if (executable === undefined) throw new MotoNotFoundError(process.env.PATH ?? '');
+  const host = opts.host ?? 'localhost';
+  const port = await freePort();
+  const hookDir = opts.keepMotoEventSourceMappings === true ? undefined : writeSiteCustomize();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (hookDir !== undefined) {
+    env.PYTHONPATH = [hookDir, process.env.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(delimiter);
+  }
+  const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
+    detached: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  const log = opts.logFile !== undefined ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
+  // Always drain the pipes: an unread pipe fills up and blocks moto once it has logged ~64 KB.
+  child.stdout?.on('data', (chunk: Buffer) => log?.write(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => log?.write(chunk));
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  let spawnError: Error | undefined;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
+  // If this process exits without stop() (a failed test, an uncaught error), take moto down with it:
+  // an orphaned server would keep its port and memory. 'exit' handlers must be synchronous.
+  const onParentExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (hookDir !== undefined) rmSync(hookDir, { recursive: true, force: true });
+  };
+  process.once('exit', onParentExit);
+  exited.then(() => {
+    process.removeListener('exit', onParentExit);
+    log?.end();
+    if (hookDir !== undefined) rmSync(hookDir, { recursive: true, force: true });
+  });
+
+  const stop = async (): Promise<void> => {
+    await killAndWait(child, exited);
+  };
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (spawnError !== undefined) throw new MotoStartError(`moto_server could not start: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new MotoStartError(
+        `moto_server exited (code ${child.exitCode}, signal ${child.signalCode}) before answering on port ${port}`,
+      );
+    }
+    if (await answers(`http://127.0.0.1:${port}/moto-api/`)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new MotoStartError(`moto_server did not answer on port ${port} within ${START_TIMEOUT_MS / 1000} s`);
+    }
+    await sleep(100);
+  }
+  return { endpoint: `http://${host}:${port}`, port, pid: child.pid!, stop };
+}
+
+/**
+ * Whether the moto_server at `endpoint` runs with the hook of {@link startMoto} that keeps moto's own
+ * event source mapping emulation away (without it, DynamoDB stream records vanish as they are written).
+ */
+export async function motoDetachesEventSourceMappings(endpoint: string): Promise<boolean> {
+  const res = await fetch(`${endpoint.replace(/\/+$/, '')}/moto-api/config`, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) return false;
+  const config = (await res.json()) as { lambda?: { detachedEventSourceMappings?: boolean } };
+  return config.lambda?.detachedEventSourceMappings === true;
+}
+
+/** Builds the environment for SDK and CLI calls to a local cloud: a copy of `base` with the moto endpoint,
+ * test credentials, the region and the CDK defaults; AWS_PROFILE and AWS_CA_BUNDLE removed (a profile
+ * would override the test credentials, and a CA bundle breaks some clients on plain http). */
+export function localCloudEnv(
+  endpoint: string,
+  region: string,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...base,
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    CDK_DEFAULT_ACCOUNT: LOCAL_ACCOUNT,
+    CDK_DEFAULT_REGION: region,
+  };
+  delete env.AWS_PROFILE;
+  delete env.AWS_CA_BUNDLE;
+  delete env.AWS_SESSION_TOKEN;
+  return env;
+}
+
+/**
+ * Python run at moto_server's start (sitecustomize, found through PYTHONPATH): makes the
+ * `lambda_event_source_mappings` registry of tables, queues and Kinesis streams always empty, so moto
+ * never tries its own (Docker) invocation on writes. Then chains to the next sitecustomize on sys.path
+ * (Debian ships one), as if ours were not there.
+ */
+const SITE_CUSTOMIZE = `# Written by Replicator's local runtime (src/local/moto.ts); removed when its moto_server stops.
+import sys
+
+
+def _replicator_detach_event_source_mappings():
+    class _AlwaysEmpty(dict):
+        def __setitem__(self, key, value):
+            pass
+
+    registry = property(lambda self: _AlwaysEmpty(), lambda self, value: None)
+    for module_name, class_name in (
+        ("moto.dynamodb.models.table", "Table"),
+        ("moto.sqs.models", "Queue"),
+        ("moto.kinesis.models", "Stream"),
+    ):
+        try:
+            module = __import__(module_name, fromlist=[class_name])
+            setattr(getattr(module, class_name), "lambda_event_source_mappings", registry)
+        except Exception as err:  # a moto without that class: say so, keep starting
+            sys.stderr.write("replicator: could not patch %s.%s: %r\\n" % (module_name, class_name, err))
+
+
+def _replicator_chain_sitecustomize():
+    import importlib.machinery
+    import importlib.util
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    others = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", others)
+    if spec is not None and spec.loader is not None:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+
+
+def _replicator_mark_detached():
+    # Visible in GET /moto-api/config, so a runtime can tell this server from one started without the hook.
+    try:
+        from moto.core.config import default_user_config
+
+        default_user_config.setdefault("lambda", {})["detachedEventSourceMappings"] = True
+    except Exception as err:
+        sys.stderr.write("replicator: could not mark the moto config: %r\\n" % (err,))
+
+
+if "moto_server" in (sys.argv[0] if sys.argv else ""):
+    _replicator_detach_event_source_mappings()
+    _replicator_mark_detached()
+_replicator_chain_sitecustomize()
+`;
+
+function writeSiteCustomize(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'replicator-moto-'));
+  writeFileSync(join(dir, 'sitecustomize.py'), SITE_CUSTOMIZE);
+  return dir;
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.status < 500;
+  } catch (err) {
+    // Connection refused while the server boots: that is the expected "not yet".
+    if (err instanceof Error) return false;
+    throw err;
+  }
+}
+
+async function killAndWait(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }, KILL_AFTER_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
