@@ -131,7 +131,17 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
       `  ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  ${phase}  written ${written}/${total}  ${parts.join('  ')}`,
     );
   };
-  const ticker = setInterval(() => void progress('writing').catch(() => undefined), 1000);
+  // One progress line at a time: a slow moto must not make lines overlap or come out of order.
+  let busy = false;
+  const ticker = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void progress('writing')
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, 1000);
   try {
     print(`writing ${nOps} puts/updates/deletes to each of ${pairs.length} pair(s) at ${rate}/s ...`);
     await Promise.all(
