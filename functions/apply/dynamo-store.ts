@@ -21,13 +21,31 @@ import {
 } from '../shared/attributes';
 import type { SourceReader, TargetStore, TombstoneStore, WriteOutcome } from './core';
 
-const NEWER_GUARD = 'attribute_not_exists(#v) OR #v < :v';
+/** The condition of rule 1: the target takes a write only if it holds no newer or equal version. */
+function newerGuard(version: string) {
+  return {
+    ConditionExpression: 'attribute_not_exists(#v) OR #v < :v',
+    ExpressionAttributeNames: { '#v': VERSION_ATTR },
+    ExpressionAttributeValues: { ':v': { S: version } },
+  };
+}
 
 function isConditionFailure(err: unknown): boolean {
   return (
     err instanceof ConditionalCheckFailedException ||
     (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException'
   );
+}
+
+/** Runs a version-guarded write: a failed condition means the target already holds a newer version. */
+async function guarded(write: () => Promise<unknown>): Promise<WriteOutcome> {
+  try {
+    await write();
+    return 'applied';
+  } catch (err) {
+    if (isConditionFailure(err)) return 'stale';
+    throw err;
+  }
 }
 
 /** A target table written with conditional PutItem/DeleteItem guarded by `rep:v`. */
@@ -38,39 +56,21 @@ export class DynamoTargetStore implements TargetStore {
   ) {}
 
   async putIfNewer(key: AttrMap, image: AttrMap, version: string, origin: string): Promise<WriteOutcome> {
-    try {
-      await this.client.send(
+    return guarded(() =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.table,
           Item: toSdkMap({ ...image, ...key, [VERSION_ATTR]: { S: version }, [ORIGIN_ATTR]: { S: origin } }),
-          ConditionExpression: NEWER_GUARD,
-          ExpressionAttributeNames: { '#v': VERSION_ATTR },
-          ExpressionAttributeValues: { ':v': { S: version } },
+          ...newerGuard(version),
         }),
-      );
-      return 'applied';
-    } catch (err) {
-      if (isConditionFailure(err)) return 'stale';
-      throw err;
-    }
+      ),
+    );
   }
 
   async deleteIfOlder(key: AttrMap, version: string): Promise<WriteOutcome> {
-    try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.table,
-          Key: toSdkMap(key),
-          ConditionExpression: NEWER_GUARD,
-          ExpressionAttributeNames: { '#v': VERSION_ATTR },
-          ExpressionAttributeValues: { ':v': { S: version } },
-        }),
-      );
-      return 'applied';
-    } catch (err) {
-      if (isConditionFailure(err)) return 'stale';
-      throw err;
-    }
+    return guarded(() =>
+      this.client.send(new DeleteItemCommand({ TableName: this.table, Key: toSdkMap(key), ...newerGuard(version) })),
+    );
   }
 
   async deleteIfVersion(key: AttrMap, version: string): Promise<void> {
