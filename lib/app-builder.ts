@@ -86,6 +86,7 @@ export async function resolveSourceStreams(
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const pair of config.pairs) {
+    if (pair.type !== 'dynamodb') continue;
     const { source } = pair;
     if (source.create || source.streamArn) continue;
     const where = `pair "${pair.name}": source table "${source.table}" in ${config.sourceRegion}`;

@@ -1,9 +1,12 @@
 /**
- * The source-region stack: one {@link TablePair} per DynamoDB pair of the config.
+ * The source-region stack: one {@link TablePair} per DynamoDB pair and one {@link BucketPair} per S3 pair of
+ * the config, plus one access-log bucket shared by the source buckets it creates.
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { parseConfig, type ReplicationConfig, type ReplicationConfigInput } from './config';
+import { AccessLogsBucket } from './constructs/access-logs-bucket';
+import { BucketPair } from './constructs/bucket-pair';
 import { pascalCase } from './constructs/names';
 import { TablePair } from './constructs/table-pair';
 
@@ -18,12 +21,14 @@ export interface ReplicationStackProps extends StackProps {
   readonly sourceStreamArns?: Readonly<Record<string, string>>;
 }
 
-/** Capture, queues, apply and alarms of every pair, in the config's source region. */
+/** Capture, queues, apply (or copy) and alarms of every pair, in the config's source region. */
 export class ReplicationStack extends Stack {
   /** The validated config. */
   readonly config: ReplicationConfig;
   /** Each pair's constructs, by pair name. */
-  readonly pairs: ReadonlyMap<string, TablePair>;
+  readonly pairs: ReadonlyMap<string, TablePair | BucketPair>;
+  /** Receives the server access logs of the source buckets this stack creates (only when it creates one). */
+  readonly accessLogs: AccessLogsBucket | undefined;
 
   /**
    * @param props.env defaults to `{ account: config.account, region: config.sourceRegion }`; a region other than
@@ -42,8 +47,10 @@ export class ReplicationStack extends Stack {
       );
     }
     this.config = config;
-    const pairs = new Map<string, TablePair>();
+    const pairs = new Map<string, TablePair | BucketPair>();
     const ids = new Map<string, string>();
+    const createsBucket = config.pairs.some((p) => p.type === 's3' && p.source.create);
+    this.accessLogs = createsBucket ? new AccessLogsBucket(this, 'AccessLogs') : undefined;
     for (const pair of config.pairs) {
       const constructId = `${pascalCase(pair.name)}Pair`;
       const clash = ids.get(constructId);
@@ -53,6 +60,10 @@ export class ReplicationStack extends Stack {
         );
       }
       ids.set(constructId, pair.name);
+      if (pair.type === 's3') {
+        pairs.set(pair.name, new BucketPair(this, constructId, { pair, accessLogs: this.accessLogs }));
+        continue;
+      }
       const sourceStreamArn = props.sourceStreamArns?.[pair.name];
       pairs.set(pair.name, new TablePair(this, constructId, { pair, ...(sourceStreamArn ? { sourceStreamArn } : {}) }));
     }

@@ -12,14 +12,18 @@ export interface PairResourceNames {
   readonly queue: string;
   /** Dead-letter queue of the pair queue. */
   readonly deadLetterQueue: string;
-  /** On-failure destination of the stream mapping (records capture gave up on). */
+  /** What capture gave up on: the stream mapping's on-failure destination, or the S3 events queue's DLQ. */
   readonly captureFailureQueue: string;
   /** Per-pair state table (tombstones, checkpoints). */
   readonly stateTable: string;
   /** Capture function. */
   readonly captureFunction: string;
-  /** Apply function. */
+  /** Apply function (DynamoDB pairs). */
   readonly applyFunction: string;
+  /** Queue of the source bucket's event notifications, consumed by capture (S3 pairs). */
+  readonly eventsQueue: string;
+  /** Copy function (S3 pairs). */
+  readonly copyFunction: string;
 }
 
 /** The physical names of a pair's resources, e.g. `replicator-orders-dlq`. */
@@ -32,6 +36,8 @@ export function pairResourceNames(pairName: string): PairResourceNames {
     stateTable: `${base}-state`,
     captureFunction: `${base}-capture`,
     applyFunction: `${base}-apply`,
+    eventsQueue: `${base}-events`,
+    copyFunction: `${base}-copy`,
   };
 }
 

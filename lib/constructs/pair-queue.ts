@@ -1,7 +1,7 @@
 /**
- * The queues of one pair: the pair queue between capture and apply, its dead-letter queue, and the
- * on-failure destination of the stream mapping. All live in the source region, so a target-region outage
- * only makes the pair queue grow.
+ * The queues of one pair: the pair queue between capture and apply, its dead-letter queue, and the capture
+ * failure queue (the stream mapping's on-failure destination, or the S3 events queue's DLQ). All live in the
+ * source region, so a target-region outage only makes the pair queue grow.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -37,7 +37,10 @@ export class PairQueue extends Construct {
   readonly queue: sqs.Queue;
   /** Dead-letter queue of {@link queue}: envelopes that kept failing, with their last error. */
   readonly deadLetterQueue: sqs.Queue;
-  /** Stream records the capture function gave up on (on-failure destination of the stream mapping). */
+  /**
+   * Source changes that could not be captured: the on-failure destination of the stream mapping (DynamoDB
+   * pairs), or the dead-letter queue of the S3 events queue (S3 pairs).
+   */
   readonly captureFailureQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: PairQueueProps) {
@@ -70,7 +73,7 @@ export class PairQueue extends Construct {
     Validations.of(this.captureFailureQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself a dead-letter destination: the on-failure destination of the DynamoDB stream mapping. Its depth is alarmed.',
+        'This queue is itself a dead-letter destination: the on-failure destination of the DynamoDB stream mapping, or the DLQ of the S3 events queue. Its depth is alarmed.',
     });
   }
 }

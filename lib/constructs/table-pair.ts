@@ -12,17 +12,19 @@ import { Construct } from 'constructs';
 import { type DynamoPairConfig, type DynamoTargetConfig, PAIR_DEFAULTS, targetId } from '../config';
 import { PairMonitoring } from './monitoring';
 import { keyAttribute, pairResourceNames } from './names';
+import {
+  CAPTURE_TIMEOUT,
+  createStateTable,
+  grantAssumeTargetRoles,
+  grantResendAndDeadLetter,
+  grantStateTable,
+  PAIR_TAG,
+} from './pair-common';
 import { PairQueue } from './pair-queue';
 import { PROJECT_ROOT, ReplicatorFunction } from './replicator-function';
 
 /** Timeout of the apply function; the pair queue's visibility timeout is six times this. */
 export const APPLY_TIMEOUT = Duration.seconds(60);
-/** Timeout of the capture function. */
-export const CAPTURE_TIMEOUT = Duration.seconds(60);
-
-/** Tag key set on every resource of a pair. */
-export const PAIR_TAG = 'replicator:pair';
-
 /** One entry of the apply function's TARGETS variable. */
 export interface ApplyTarget {
   /** `targetId(target)`, e.g. `eu-west-1/orders`. */
@@ -94,15 +96,7 @@ export class TablePair extends Construct {
     };
 
     this.sourceTable = this.createOrImportSource(props);
-    this.stateTable = new dynamodb.Table(this, 'StateTable', {
-      tableName: names.stateTable,
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      timeToLiveAttribute: 'ttl',
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Only replication metadata: the source and targets can rebuild it (reconcile), so it goes with the stack.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.stateTable = createStateTable(this, pair.name);
     this.queues = new PairQueue(this, 'Queues', {
       pairName: pair.name,
       applyTimeout: APPLY_TIMEOUT,
@@ -240,25 +234,8 @@ export class TablePair extends Construct {
         resources: targetArns,
       }),
     );
-    const roleArns = [...new Set(targets.flatMap((t) => (t.roleArn ? [t.roleArn] : [])))];
-    if (roleArns.length > 0) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'AssumeTargetRoles', actions: ['sts:AssumeRole'], resources: roleArns }),
-      );
-    }
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'UseStateTable',
-        actions: [
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:BatchGetItem',
-        ],
-        resources: [this.stateTable.tableArn],
-      }),
-    );
+    grantAssumeTargetRoles(role, targets);
+    grantStateTable(role, this.stateTable);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadSource',
@@ -266,12 +243,6 @@ export class TablePair extends Construct {
         resources: [this.sourceTable.tableArn],
       }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ResendAndDeadLetter',
-        actions: ['sqs:SendMessage'],
-        resources: [this.queues.queue.queueArn, this.queues.deadLetterQueue.queueArn],
-      }),
-    );
+    grantResendAndDeadLetter(role, this.queues);
   }
 }

@@ -6,7 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { KeySchemaConfig } from '../config';
 import { keyAttribute } from './names';
-import { PAIR_TAG } from './table-pair';
+import { PAIR_TAG } from './pair-common';
 
 /** Props of a {@link TargetTable}. */
 export interface TargetTableProps {

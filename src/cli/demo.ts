@@ -4,11 +4,14 @@
  * summary table (items, lag p50/p99, AWS requests per item). Succeeds only if every target converged.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type DynamoPairConfig, targetId } from '../../lib/config';
+import { type DynamoPairConfig, type S3PairConfig, targetId } from '../../lib/config';
 import type { LocalCloud } from './local-cloud';
+import { compareBuckets } from './s3-verify';
+import { applyS3Op, makeS3Workload } from './s3-workload';
 import { ms, quantile, renderTable } from './table';
-import { compareTables, converged, type TableDiff } from './verify';
+import { compareTables, type TableDiff } from './verify';
 import { applyOp, type KeyAttribute, makeWorkload, runAtRate } from './workload';
 
 /** Options of {@link runDemo}. */
@@ -17,17 +20,34 @@ export interface DemoOptions {
   readonly ops?: number;
   /** Offered write rate per pair (writes/s). @default 100 */
   readonly rate?: number;
+  /** Small objects written per S3 pair (plus a zero-byte and a multipart-sized one). @default 200 */
+  readonly s3Objects?: number;
   /** How long to wait for convergence after the last write. @default 180 s */
   readonly timeoutMs?: number;
   /** Output (progress lines and the summary). @default console.log */
   readonly print?: (line: string) => void;
 }
 
+/** What verifying one target found (table items or bucket objects). */
+export interface TargetDiff {
+  readonly checked: number;
+  readonly matched: number;
+  readonly missing: readonly unknown[];
+  readonly extra: readonly unknown[];
+  readonly different: readonly unknown[];
+}
+
+/** Whether a target equals its source. */
+export function isConverged(d: TargetDiff): boolean {
+  return d.missing.length === 0 && d.extra.length === 0 && d.different.length === 0;
+}
+
 /** The demo's result per target. */
 export interface DemoTargetResult {
   readonly pair: string;
+  readonly kind: 'items' | 'objects';
   readonly target: string;
-  readonly diff: TableDiff;
+  readonly diff: TargetDiff;
   readonly lagP50: number;
   readonly lagP99: number;
 }
@@ -78,6 +98,31 @@ export async function queueDepth(sqs: SQSClient, queueName: string): Promise<{ d
   return { depth, url };
 }
 
+/** An S3 client that talks to the local cloud directly (path-style: `bucket.localhost` does not resolve). */
+export function localS3(endpoint: string, region: string): S3Client {
+  return new S3Client({
+    region,
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+}
+
+/** Compares an S3 pair's source bucket with each target bucket, object by object, under the pair's prefix. */
+export async function verifyBucketPair(cloud: LocalCloud, pair: S3PairConfig): Promise<Map<string, TargetDiff>> {
+  const src = { client: localS3(cloud.endpoint, cloud.config.sourceRegion), bucket: pair.source.bucket };
+  const out = new Map<string, TargetDiff>();
+  await Promise.all(
+    pair.targets.map(async (t) => {
+      out.set(
+        targetId(t),
+        await compareBuckets(src, { client: localS3(cloud.endpoint, t.region), bucket: t.bucket }, pair.prefix ?? ''),
+      );
+    }),
+  );
+  return out;
+}
+
 /** Compares a pair's source with each of its targets. */
 export async function verifyPair(cloud: LocalCloud, pair: DynamoPairConfig): Promise<Map<string, TableDiff>> {
   const src = localDynamo(cloud.endpoint, cloud.config.sourceRegion);
@@ -97,24 +142,64 @@ export async function verifyPair(cloud: LocalCloud, pair: DynamoPairConfig): Pro
   return out;
 }
 
+/** How the demo drives one pair: write its workload, verify its targets. */
+interface PairDriver {
+  readonly name: string;
+  readonly kind: 'items' | 'objects';
+  readonly targetIds: string[];
+  readonly writes: number;
+  write(onDone: () => void): Promise<void>;
+  verify(): Promise<Map<string, TargetDiff>>;
+}
+
+function drivers(cloud: LocalCloud, nOps: number, rate: number, s3Objects: number): PairDriver[] {
+  const src = localDynamo(cloud.endpoint, cloud.config.sourceRegion);
+  const s3 = localS3(cloud.endpoint, cloud.config.sourceRegion);
+  return cloud.config.pairs.map((p): PairDriver => {
+    const targetIds = p.targets.map((t) => targetId(t));
+    if (p.type === 'dynamodb') {
+      return {
+        name: p.name,
+        kind: 'items',
+        targetIds,
+        writes: nOps,
+        write: async (onDone) => {
+          const ops = makeWorkload({ ops: nOps, keys: await keySchemaOf(src, p.source.table) });
+          await runAtRate(ops, rate, (op) => applyOp(src, p.source.table, op), { onDone });
+        },
+        verify: () => verifyPair(cloud, p),
+      };
+    }
+    const ops = makeS3Workload({ prefix: p.prefix ?? '', objects: s3Objects });
+    return {
+      name: p.name,
+      kind: 'objects',
+      targetIds,
+      writes: ops.length,
+      write: async (onDone) => {
+        await runAtRate(ops, rate, (op) => applyS3Op(s3, p.source.bucket, op), { onDone, maxInFlight: 8 });
+      },
+      verify: () => verifyBucketPair(cloud, p),
+    };
+  });
+}
+
 /** Runs the demo on a started local cloud. */
 export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promise<DemoResult> {
   const print = opts.print ?? ((l: string) => console.log(l));
-  const nOps = opts.ops ?? 1000;
   const rate = opts.rate ?? 100;
-  const pairs = cloud.config.pairs.filter((p): p is DynamoPairConfig => p.type === 'dynamodb');
+  const pairs = drivers(cloud, opts.ops ?? 1000, rate, opts.s3Objects ?? 200);
   const sqs = new SQSClient({
     region: cloud.config.sourceRegion,
     endpoint: cloud.endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  const src = localDynamo(cloud.endpoint, cloud.config.sourceRegion);
 
   cloud.metrics.clear();
   cloud.resetRequestCounts();
   const started = Date.now();
   let written = 0;
-  const total = nOps * pairs.length;
+  const total = pairs.reduce((s, p) => s + p.writes, 0);
   let maxDepth = 0;
   const progress = async (phase: string) => {
     const parts: string[] = [];
@@ -122,8 +207,8 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
       const { depth } = await queueDepth(sqs, `replicator-${p.name}`);
       const dlq = (await queueDepth(sqs, `replicator-${p.name}-dlq`)).depth;
       maxDepth = Math.max(maxDepth, depth);
-      const applied = p.targets.map(
-        (t) => `${t.region} ${cloud.metrics.sum('ReplicatedItems', { Pair: p.name, Target: targetId(t) })}`,
+      const applied = p.targetIds.map(
+        (id) => `${id.split('/')[0]} ${cloud.metrics.sum('ReplicatedItems', { Pair: p.name, Target: id })}`,
       );
       parts.push(`${p.name}: applied [${applied.join(', ')}] queue ${depth} dlq ${dlq}`);
     }
@@ -143,14 +228,10 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
       });
   }, 1000);
   try {
-    print(`writing ${nOps} puts/updates/deletes to each of ${pairs.length} pair(s) at ${rate}/s ...`);
-    await Promise.all(
-      pairs.map(async (p) => {
-        const keys = await keySchemaOf(src, p.source.table);
-        const ops = makeWorkload({ ops: nOps, keys });
-        await runAtRate(ops, rate, (op) => applyOp(src, p.source.table, op), { onDone: () => written++ });
-      }),
+    print(
+      `writing ${total} changes to ${pairs.length} pair(s) (${pairs.map((p) => `${p.name}: ${p.writes} ${p.kind === 'items' ? 'puts/updates/deletes' : 'object puts/overwrites/deletes'}`).join(', ')}) at ${rate}/s per pair ...`,
     );
+    await Promise.all(pairs.map((p) => p.write(() => written++)));
   } finally {
     clearInterval(ticker);
   }
@@ -159,38 +240,37 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
   );
 
   const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
-  let diffs = new Map<string, Map<string, TableDiff>>();
+  const verifyAll = async () => new Map(await Promise.all(pairs.map(async (p) => [p.name, await p.verify()] as const)));
+  let diffs = new Map<string, Map<string, TargetDiff>>();
   let allConverged = false;
   while (Date.now() < deadline) {
     await progress('draining');
     let idle = true;
     for (const p of pairs) if ((await queueDepth(sqs, `replicator-${p.name}`)).depth > 0) idle = false;
     if (idle) {
-      diffs = new Map(await Promise.all(pairs.map(async (p) => [p.name, await verifyPair(cloud, p)] as const)));
-      allConverged = [...diffs.values()].every((m) => [...m.values()].every(converged));
+      diffs = await verifyAll();
+      allConverged = [...diffs.values()].every((m) => [...m.values()].every(isConverged));
       if (allConverged) break;
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  if (!allConverged)
-    diffs = new Map(await Promise.all(pairs.map(async (p) => [p.name, await verifyPair(cloud, p)] as const)));
+  if (!allConverged) diffs = await verifyAll();
 
   const counts = cloud.requestCounts();
   const requests = Object.values(counts).reduce((s, n) => s + n, 0);
-  const targets: DemoTargetResult[] = [];
-  for (const p of pairs) {
-    for (const t of p.targets) {
-      const id = targetId(t);
+  const targets: DemoTargetResult[] = pairs.flatMap((p) =>
+    p.targetIds.map((id) => {
       const lags = cloud.metrics.values('ReplicationLatency', { Pair: p.name, Target: id });
-      targets.push({
+      return {
         pair: p.name,
+        kind: p.kind,
         target: id,
         diff: diffs.get(p.name)!.get(id)!,
         lagP50: quantile(lags, 0.5),
         lagP99: quantile(lags, 0.99),
-      });
-    }
-  }
+      };
+    }),
+  );
   const result: DemoResult = {
     converged: allConverged,
     targets,
@@ -202,10 +282,23 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
   print('');
   print(
     renderTable(
-      ['pair', 'target', 'source items', 'matched', 'missing', 'extra', 'different', 'lag p50', 'lag p99', 'status'],
+      [
+        'pair',
+        'target',
+        'kind',
+        'at source',
+        'matched',
+        'missing',
+        'extra',
+        'different',
+        'lag p50',
+        'lag p99',
+        'status',
+      ],
       targets.map((t) => [
         t.pair,
         t.target,
+        t.kind,
         t.diff.checked,
         t.diff.matched,
         t.diff.missing.length,
@@ -213,7 +306,7 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
         t.diff.different.length,
         ms(t.lagP50),
         ms(t.lagP99),
-        converged(t.diff) ? 'converged' : 'NOT CONVERGED',
+        isConverged(t.diff) ? 'converged' : 'NOT CONVERGED',
       ]),
     ),
   );
@@ -223,9 +316,16 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
     .slice(0, 8)
     .map(([k, n]) => `${k} ${(n / Math.max(1, total)).toFixed(2)}`);
   print(
-    `AWS requests by Replicator (capture, apply, runtime polling): ${requests} for ${total} source writes = ${result.requestsPerWrite.toFixed(2)} per write; peak queue depth ${maxDepth}`,
+    `AWS requests by Replicator (capture, apply/copy, runtime polling): ${requests} for ${total} source changes = ${result.requestsPerWrite.toFixed(2)} per change; peak queue depth ${maxDepth}`,
   );
-  print(`  per write: ${top.join(', ')}`);
+  print(`  per change: ${top.join(', ')}`);
+  for (const t of targets) {
+    if (isConverged(t.diff)) continue;
+    const show = (xs: readonly unknown[]) => JSON.stringify(xs.slice(0, 3));
+    print(
+      `  ${t.pair} → ${t.target}: missing ${show(t.diff.missing)} extra ${show(t.diff.extra)} different ${show(t.diff.different)}`,
+    );
+  }
   print(allConverged ? 'RESULT: every target converged' : 'RESULT: NOT converged');
   return result;
 }

@@ -131,6 +131,9 @@ export function buildProgram(): Command {
         throw new InvalidArgumentError(
           `unknown pair "${name}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
         );
+      if (pair.type !== 'dynamodb') {
+        throw new InvalidArgumentError(`backfill of ${pair.type} pairs is not supported yet (given pair "${name}")`);
+      }
       const client = clientConfig({ region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint });
       const tty = process.stdout.isTTY;
       const r = await backfill({

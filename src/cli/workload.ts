@@ -130,10 +130,10 @@ export async function applyOp(client: DynamoDBClient, table: string, op: Workloa
  * Runs ops at a steady offered rate (ops/s) with at most `maxInFlight` writes outstanding; calls
  * `onDone` after each. Returns the achieved duration (ms).
  */
-export async function runAtRate(
-  ops: readonly WorkloadOp[],
+export async function runAtRate<Op>(
+  ops: readonly Op[],
   rate: number,
-  send: (op: WorkloadOp) => Promise<void>,
+  send: (op: Op) => Promise<void>,
   opts: { maxInFlight?: number; onDone?: (done: number) => void } = {},
 ): Promise<number> {
   const start = Date.now();

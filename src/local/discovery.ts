@@ -1,6 +1,7 @@
 /**
  * What the local runtime runs, discovered from the synthesized templates and from what moto holds:
- * functions (bundle folder, handler, environment), event source mappings and schedules.
+ * functions (bundle folder, handler, environment), event source mappings and schedules, plus the S3 bucket
+ * settings that moto skips when it creates a stack (notification configurations, versioning).
  *
  * moto resolves intrinsic functions when it creates resources (a function's environment comes back from
  * GetFunctionConfiguration with physical names, a mapping from GetEventSourceMapping with real ARNs); the
@@ -109,11 +110,47 @@ export interface ScheduleInfo {
   readonly targets: { readonly functionName: string; readonly input: unknown }[];
 }
 
+/**
+ * The notification configuration of a bucket, from a `Custom::S3BucketNotifications` resource (which CDK's
+ * `bucket.addEventNotification` makes and moto marks complete without running), resolved.
+ */
+export interface BucketNotificationInfo {
+  readonly stackName: string;
+  readonly region: string;
+  /** Logical id of the Custom::S3BucketNotifications resource. */
+  readonly logicalId: string;
+  readonly bucketName: string;
+  /**
+   * The S3 API's NotificationConfiguration (QueueConfigurations, TopicConfigurations,
+   * LambdaFunctionConfigurations, EventBridgeConfiguration), with every intrinsic resolved.
+   */
+  readonly configuration: Record<string, unknown>;
+  /**
+   * Whether the stack owns the bucket's whole configuration (a bucket it created); false for an imported
+   * bucket, whose configurations the stack did not make are kept.
+   */
+  readonly managed: boolean;
+}
+
+/** Versioning of a bucket the stack creates (`VersioningConfiguration`, which moto ignores in templates). */
+export interface BucketVersioningInfo {
+  readonly stackName: string;
+  readonly region: string;
+  /** Logical id of the AWS::S3::Bucket. */
+  readonly logicalId: string;
+  readonly bucketName: string;
+  readonly status: 'Enabled' | 'Suspended';
+}
+
 /** Everything discovered in one stack. */
 export interface StackDiscovery {
   readonly functions: FunctionInfo[];
   readonly mappings: MappingInfo[];
   readonly schedules: ScheduleInfo[];
+  /** Bucket notification configurations to apply (moto skips Custom::S3BucketNotifications). */
+  readonly bucketNotifications: BucketNotificationInfo[];
+  /** Bucket versioning to apply (moto skips VersioningConfiguration). */
+  readonly bucketVersioning: BucketVersioningInfo[];
   /** Things found but not runnable locally, one line each. */
   readonly skipped: string[];
 }
@@ -172,7 +209,57 @@ export async function discoverStack(stack: RuntimeStack, clients: DiscoveryClien
       schedules.push(await discoverSchedulerSchedule(stack, logicalId, resource.Properties ?? {}, resolver, skipped));
     }
   }
-  return { functions, mappings, schedules, skipped };
+  const bucketNotifications: BucketNotificationInfo[] = [];
+  const bucketVersioning: BucketVersioningInfo[] = [];
+  for (const [logicalId, resource] of resources) {
+    const where = `${stack.stackName}/${logicalId}`;
+    try {
+      if (resource?.Type === 'Custom::S3BucketNotifications') {
+        bucketNotifications.push(
+          await discoverBucketNotifications(stack, logicalId, resource.Properties ?? {}, resolver),
+        );
+      } else if (resource?.Type === 'AWS::S3::Bucket') {
+        const versioning = await discoverBucketVersioning(stack, logicalId, resource.Properties ?? {}, resolver);
+        if (versioning !== undefined) bucketVersioning.push(versioning);
+      }
+    } catch (err) {
+      if (!(err instanceof UnresolvableValueError)) throw err;
+      skipped.push(`${where} (${resource?.Type}): ${err.message}`);
+    }
+  }
+  return { functions, mappings, schedules, bucketNotifications, bucketVersioning, skipped };
+}
+
+async function discoverBucketNotifications(
+  stack: RuntimeStack,
+  logicalId: string,
+  props: Record<string, unknown>,
+  resolver: TemplateResolver,
+): Promise<BucketNotificationInfo> {
+  const configuration = (await resolver.resolveOptional(props.NotificationConfiguration)) ?? {};
+  // CloudFormation hands custom resources every property as a string, so `Managed` may be "false" as well.
+  const managed = String((await resolver.resolveOptional(props.Managed)) ?? 'true').toLowerCase() !== 'false';
+  return {
+    stackName: stack.stackName,
+    region: stack.region,
+    logicalId,
+    bucketName: String(await resolver.resolve(props.BucketName)),
+    configuration: configuration as Record<string, unknown>,
+    managed,
+  };
+}
+
+async function discoverBucketVersioning(
+  stack: RuntimeStack,
+  logicalId: string,
+  props: Record<string, unknown>,
+  resolver: TemplateResolver,
+): Promise<BucketVersioningInfo | undefined> {
+  const versioning = (await resolver.resolveOptional(props.VersioningConfiguration)) as { Status?: string } | undefined;
+  if (versioning?.Status !== 'Enabled' && versioning?.Status !== 'Suspended') return undefined;
+  const bucketName = resolver.physicalId(logicalId);
+  if (bucketName === undefined) throw new UnresolvableValueError(stack.stackName, `bucket ${logicalId} (not created)`);
+  return { stackName: stack.stackName, region: stack.region, logicalId, bucketName, status: versioning.Status };
 }
 
 async function discoverFunction(
@@ -188,6 +275,12 @@ async function discoverFunction(
   const functionName = resolver.physicalId(logicalId);
   if (functionName === undefined) {
     skipped.push(`${stack.stackName}/${logicalId}: function not found in the local cloud`);
+    return undefined;
+  }
+  if (String(props.Description ?? '').includes('"Custom::S3BucketNotifications"')) {
+    skipped.push(
+      `${stack.stackName}/${logicalId} (${functionName}): CDK's Custom::S3BucketNotifications handler; the runtime applies the notification configurations itself`,
+    );
     return undefined;
   }
   let config: FunctionConfiguration | undefined;

@@ -8,3 +8,4 @@ export * from './function-pool';
 export * from './moto';
 export * from './pollers';
 export * from './runtime';
+export * from './s3-buckets';

@@ -1,8 +1,10 @@
 /**
  * The local runtime: runs a `cdk deploy`ed app on moto, which stores Lambda functions, event source
  * mappings and schedules but never runs code. It discovers what to run from the cloud assembly and the
- * local cloud (see discovery.ts), runs each function's bundle in worker threads (function-pool.ts), polls
- * every mapping's source (pollers.ts), fires schedules, and turns EMF log lines into CloudWatch metrics.
+ * local cloud (see discovery.ts), applies the S3 bucket settings moto skips (s3-buckets.ts: notification
+ * configurations of Custom::S3BucketNotifications, versioning), runs each function's bundle in worker threads
+ * (function-pool.ts), polls every mapping's source (pollers.ts), fires schedules, and turns EMF log lines into
+ * CloudWatch metrics.
  *
  * It knows nothing about any particular app: everything comes from the templates and from moto.
  */
@@ -13,8 +15,11 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import {
+  type BucketNotificationInfo,
+  type BucketVersioningInfo,
   discoverStack,
   type FunctionInfo,
   functionNameFromRef,
@@ -26,8 +31,15 @@ import { type EmfRecord, parseEmfLine, putEmfMetrics } from './emf';
 import { FunctionPool, type InvocationOutcome } from './function-pool';
 import { LOCAL_ACCOUNT, motoDetachesEventSourceMappings } from './moto';
 import { DynamoDbStreamPoller, type Poller, SqsPoller } from './pollers';
+import { applyBucketNotifications, applyBucketVersioning, describeNotificationConfiguration } from './s3-buckets';
 
-export type { FunctionInfo, MappingInfo, ScheduleInfo } from './discovery';
+export type {
+  BucketNotificationInfo,
+  BucketVersioningInfo,
+  FunctionInfo,
+  MappingInfo,
+  ScheduleInfo,
+} from './discovery';
 export type { EmfRecord } from './emf';
 export type { InvocationOutcome } from './function-pool';
 
@@ -116,6 +128,8 @@ export class LocalRuntime {
   private readonly fnInfos: FunctionInfo[] = [];
   private readonly mappingInfos: MappingInfo[] = [];
   private readonly scheduleInfos: ScheduleInfo[] = [];
+  private readonly notificationInfos: BucketNotificationInfo[] = [];
+  private readonly versioningInfos: BucketVersioningInfo[] = [];
   private readonly skippedItems: string[] = [];
   private readonly pollers: Poller[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -128,7 +142,10 @@ export class LocalRuntime {
     this.log = opts.log ?? (() => undefined);
   }
 
-  /** Discovers functions, mappings and schedules of every stack, then starts pollers and schedules. */
+  /**
+   * Discovers functions, mappings, schedules and bucket settings of every stack, applies the bucket settings
+   * moto skipped, then starts pollers and schedules.
+   */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new RuntimeStateError(`start() called on a ${this.state} runtime`);
     this.state = 'starting';
@@ -149,9 +166,12 @@ export class LocalRuntime {
       this.fnInfos.push(...d.functions);
       this.mappingInfos.push(...d.mappings);
       this.scheduleInfos.push(...d.schedules);
+      this.notificationInfos.push(...d.bucketNotifications);
+      this.versioningInfos.push(...d.bucketVersioning);
       this.skippedItems.push(...d.skipped);
     }
     for (const line of this.skippedItems) this.log(`[runtime] not run locally: ${line}`);
+    await this.applyBucketSettings(control);
     for (const fn of this.fnInfos) {
       this.counters.set(fn.functionName, { invocations: 0, errors: 0, totalDurationMs: 0 });
       this.pools.set(
@@ -219,7 +239,17 @@ export class LocalRuntime {
     return [...this.scheduleInfos];
   }
 
-  /** What was found but cannot run locally, one line each. */
+  /** Bucket notification configurations found (Custom::S3BucketNotifications), applied by start() unless skipped(). */
+  bucketNotifications(): BucketNotificationInfo[] {
+    return [...this.notificationInfos];
+  }
+
+  /** Bucket versioning found on created buckets, applied by start() unless skipped(). */
+  bucketVersioning(): BucketVersioningInfo[] {
+    return [...this.versioningInfos];
+  }
+
+  /** What was found but cannot run (or be applied) locally, one line each. */
   skipped(): string[] {
     return [...this.skippedItems];
   }
@@ -238,6 +268,54 @@ export class LocalRuntime {
       errors += c.errors;
     }
     return { invocations, errors };
+  }
+
+  /**
+   * Applies what moto skipped of the templates' buckets: versioning first (so the first events already see
+   * versions), then notification configurations. A failure is logged and listed in skipped(), not thrown.
+   */
+  private async applyBucketSettings(endpoint: string): Promise<void> {
+    for (const v of this.versioningInfos) {
+      const where = `${v.stackName}/${v.logicalId}`;
+      try {
+        await applyBucketVersioning(this.s3(v.region, endpoint), v);
+        this.log(`[runtime] bucket ${v.bucketName} (${where}): versioning ${v.status}`);
+      } catch (err) {
+        this.skip(`${where}: versioning of bucket ${v.bucketName} not applied (${(err as Error).message})`);
+      }
+    }
+    for (const n of this.notificationInfos) {
+      const where = `${n.stackName}/${n.logicalId}`;
+      try {
+        const applied = await applyBucketNotifications(this.s3(n.region, endpoint), n);
+        this.log(
+          `[runtime] bucket ${n.bucketName} (${where}): notifications ${describeNotificationConfiguration(applied)}`,
+        );
+      } catch (err) {
+        this.skip(`${where}: notifications of bucket ${n.bucketName} not applied (${(err as Error).message})`);
+      }
+    }
+  }
+
+  private skip(line: string): void {
+    this.skippedItems.push(line);
+    this.log(`[runtime] not run locally: ${line}`);
+  }
+
+  /** An S3 client of the region: path-style addressing, as `bucket.localhost` does not resolve. */
+  private s3(region: string, endpoint: string): S3Client {
+    const key = `S3Client|${region}|${endpoint}`;
+    let client = this.clientCache.get(key) as S3Client | undefined;
+    if (client === undefined) {
+      client = new S3Client({
+        region,
+        endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      this.clientCache.set(key, client);
+    }
+    return client;
   }
 
   private async motoIsDetached(endpoint: string): Promise<boolean> {

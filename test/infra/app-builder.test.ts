@@ -3,7 +3,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp, type DescribeTableFn, resolveSourceStreams } from '../../lib/app-builder';
 import { parseConfig, type ReplicationConfigInput } from '../../lib/config';
-import { build, ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
+import { build, DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
 
 const IMPORTED: ReplicationConfigInput = {
   sourceRegion: 'us-east-1',
@@ -37,6 +37,24 @@ describe('buildApp stacks', () => {
   it('creates no target stack for a region whose targets are all imported', async () => {
     const built = await build(TWO_PAIRS_CONFIG);
     expect([...built.targets.keys()]).toEqual(['eu-west-1']);
+  });
+
+  it('creates a target stack for a region with a created bucket only, and none for imported buckets', async () => {
+    const built = await build(DATASETS_CONFIG);
+    // ap-northeast-1 holds only the partner's imported bucket.
+    expect([...built.targets.keys()]).toEqual(['eu-west-1']);
+    expect([...built.targets.get('eu-west-1')!.buckets.keys()]).toEqual([
+      'datasets/training-data-eu',
+      'checkpoints/model-checkpoints-eu',
+    ]);
+    expect(built.source.dependencies.map((s) => s.stackName)).toEqual(['Replicator-Target-eu-west-1']);
+  });
+
+  it('describes no table for S3 pairs in the preflight', async () => {
+    const describeTable = vi.fn<DescribeTableFn>();
+    const built = await build(MIXED_CONFIG, { describeTable });
+    expect(describeTable).not.toHaveBeenCalled();
+    expect([...built.targets.keys()]).toEqual(['eu-west-1', 'ap-northeast-1']);
   });
 
   it('makes the source stack depend on every target stack', async () => {

@@ -62,6 +62,57 @@ export const TWO_PAIRS_CONFIG: ReplicationConfigInput = {
   ],
 };
 
+/**
+ * The README's example S3 pair with a versioned created source and a prefix, a created target, and a
+ * cross-account imported target with a role and a storage class; plus an imported source with a suffix and
+ * tuned options.
+ */
+export const DATASETS_CONFIG: ReplicationConfigInput = {
+  sourceRegion: 'us-east-1',
+  account: '123456789012',
+  pairs: [
+    {
+      name: 'datasets',
+      type: 's3',
+      prefix: 'datasets/',
+      source: { bucket: 'training-data', create: { versioned: true } },
+      targets: [
+        { region: 'eu-west-1', bucket: 'training-data-eu', create: true },
+        {
+          region: 'ap-northeast-1',
+          bucket: 'training-data-partner',
+          account: '210987654321',
+          roleArn: 'arn:aws:iam::210987654321:role/replicator-writer',
+          externalId: 'replicator-ext',
+          storageClass: 'STANDARD_IA',
+        },
+      ],
+    },
+    {
+      name: 'checkpoints',
+      type: 's3',
+      suffix: '.ckpt',
+      source: { bucket: 'model-checkpoints' },
+      targets: [{ region: 'eu-west-1', bucket: 'model-checkpoints-eu', create: true }],
+      options: {
+        multipartThresholdBytes: 16 * 1024 * 1024,
+        partSizeBytes: 8 * 1024 * 1024,
+        copyConcurrency: 16,
+        maxAttempts: 3,
+        applyBatchSize: 2,
+        applyConcurrency: 4,
+        envelopesPerMessage: 5,
+      },
+    },
+  ],
+};
+
+/** A DynamoDB pair and an S3 pair side by side. */
+export const MIXED_CONFIG: ReplicationConfigInput = {
+  sourceRegion: 'us-east-1',
+  pairs: [ORDERS_CONFIG.pairs[0]!, DATASETS_CONFIG.pairs[0]!],
+};
+
 /** A new App that skips bundling (infra unit tests). */
 export function testApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -83,6 +134,7 @@ export interface Statement {
   readonly Effect: string;
   readonly Action: string[];
   readonly Resource: unknown[];
+  readonly Condition?: Record<string, unknown>;
 }
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
@@ -119,6 +171,7 @@ export function statementsOf(template: Template, functionName: string): Statemen
         Effect: s.Effect as string,
         Action: ([] as string[]).concat(s.Action as string | string[]),
         Resource: ([] as unknown[]).concat(s.Resource as unknown),
+        ...(s.Condition ? { Condition: s.Condition as Record<string, unknown> } : {}),
       });
     }
   }

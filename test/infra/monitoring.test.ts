@@ -86,4 +86,31 @@ describe('PairMonitoring', () => {
       Period: 300,
     });
   });
+
+  it('watches the events queue instead of IteratorAge, and names the apply step, when told (eventsQueue, applyStepName, maxEventAge)', () => {
+    const app = testApp();
+    const stack = new ReplicationStack(app, 'Replicator-us-east-1', { config: ORDERS_CONFIG });
+    const pair = stack.pairs.get('orders') as TablePair;
+    new PairMonitoring(stack, 'Extra', {
+      pairName: 'extra',
+      deadLetterQueue: pair.queues.deadLetterQueue,
+      captureFailureQueue: pair.queues.captureFailureQueue,
+      captureFunction: pair.capture.function,
+      applyFunction: pair.apply.function,
+      eventsQueue: pair.queues.queue,
+      applyStepName: 'copy',
+      maxEventAge: Duration.minutes(2),
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'replicator-extra-events-age',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 120,
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'replicator-extra-copy-errors',
+      MetricName: 'Errors',
+    });
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmName: 'replicator-extra-iterator-age' }, 0);
+  });
 });

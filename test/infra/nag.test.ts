@@ -3,11 +3,13 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import type { ReplicationConfigInput } from '../../lib/config';
-import { build, ORDERS_CONFIG, TWO_PAIRS_CONFIG } from './helpers';
+import { build, DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG } from './helpers';
 
 const configs: [string, ReplicationConfigInput][] = [
   ['the example config', ORDERS_CONFIG],
   ['an imported source, a filter and a cross-account target', TWO_PAIRS_CONFIG],
+  ['S3 pairs: created and imported sources, created and cross-account targets', DATASETS_CONFIG],
+  ['a DynamoDB pair and an S3 pair', MIXED_CONFIG],
 ];
 
 /** Every acknowledged rule in the tree as `<path>: <rule id>`. */
@@ -44,8 +46,30 @@ describe('cdk-nag AwsSolutions', () => {
     for (const target of built.targets.values()) expect(acknowledgements(target)).toEqual([]);
   });
 
+  it("acknowledges, for S3 pairs, only prefix-scoped object grants, the log bucket and CDK's notifications handler", async () => {
+    const built = await build(DATASETS_CONFIG);
+    expect(acknowledgements(built.source)).toEqual(
+      [
+        'Replicator-us-east-1/AccessLogs/Bucket: AwsSolutions-S1',
+        'Replicator-us-east-1/BucketNotificationsHandler050a0587b7544547bf325f094a3db834: AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'Replicator-us-east-1/CheckpointsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::model-checkpoints-eu/*]',
+        'Replicator-us-east-1/CheckpointsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::model-checkpoints/*]',
+        'Replicator-us-east-1/CheckpointsPair/Queues/CaptureFailureQueue: AwsSolutions-SQS3',
+        'Replicator-us-east-1/DatasetsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::training-data-eu/datasets/*]',
+        'Replicator-us-east-1/DatasetsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::training-data-partner/datasets/*]',
+        'Replicator-us-east-1/DatasetsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::training-data/datasets/*]',
+        'Replicator-us-east-1/DatasetsPair/Queues/CaptureFailureQueue: AwsSolutions-SQS3',
+      ].sort(),
+    );
+    for (const target of built.targets.values()) {
+      expect(acknowledgements(target)).toEqual([`${target.stackName}/AccessLogs/Bucket: AwsSolutions-S1`]);
+    }
+  });
+
   it('synthesizes with the checks registered as buildApp does', async () => {
-    const built = await build(TWO_PAIRS_CONFIG, { nag: true });
-    expect(() => (built.source.node.root as App).synth()).not.toThrow();
+    for (const config of [TWO_PAIRS_CONFIG, DATASETS_CONFIG]) {
+      const built = await build(config, { nag: true });
+      expect(() => (built.source.node.root as App).synth()).not.toThrow();
+    }
   });
 });

@@ -1,8 +1,10 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { ReplicationConfigInput } from '../../lib/config';
+import { BucketPair } from '../../lib/constructs/bucket-pair';
+import { TablePair } from '../../lib/constructs/table-pair';
 import { ReplicationStack } from '../../lib/replication-stack';
-import { ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
+import { DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
 
 describe('ReplicationStack', () => {
   it('takes typed config props and builds one pair construct per pair', () => {
@@ -10,6 +12,29 @@ describe('ReplicationStack', () => {
     expect([...stack.pairs.keys()]).toEqual(['orders', 'users']);
     expect(stack.pairs.get('orders')!.node.id).toBe('OrdersPair');
     Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 4);
+  });
+
+  it('builds a TablePair per DynamoDB pair and a BucketPair per S3 pair', () => {
+    const stack = new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: MIXED_CONFIG });
+    expect(stack.pairs.get('orders')).toBeInstanceOf(TablePair);
+    expect(stack.pairs.get('datasets')).toBeInstanceOf(BucketPair);
+    expect(stack.pairs.get('datasets')!.node.id).toBe('DatasetsPair');
+    Template.fromStack(stack).resourceCountIs('Custom::S3BucketNotifications', 1);
+  });
+
+  it('shares one access-log bucket between the source buckets it creates, and has none without one', () => {
+    const stack = new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: DATASETS_CONFIG });
+    const template = Template.fromStack(stack);
+    // The created source and the access-log bucket; the checkpoints source is imported.
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    expect(stack.accessLogs?.node.path).toBe('Replicator-us-east-1/AccessLogs');
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'training-data',
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^AccessLogsBucket') } },
+    });
+    const tables = new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: ORDERS_CONFIG });
+    expect(tables.accessLogs).toBeUndefined();
+    Template.fromStack(tables).resourceCountIs('AWS::S3::Bucket', 0);
   });
 
   it('deploys to the config sourceRegion and account by default (env)', () => {

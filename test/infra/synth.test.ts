@@ -8,14 +8,15 @@ import { buildApp } from '../../lib/app-builder';
 import { loadConfigFile } from '../../lib/config';
 import { PROJECT_ROOT } from '../../lib/constructs/replicator-function';
 
-// Synthesizes replication.config.json as `cdk synth` does: real esbuild bundling and cdk-nag registered.
+// Synthesizes the config of replication.config.json plus an S3 pair (test/fixtures/configs/synth.json) as
+// `cdk synth` does: real esbuild bundling and cdk-nag registered.
 let outdir: string;
 
 beforeAll(async () => {
   outdir = mkdtempSync(path.join(tmpdir(), 'replicator-synth-'));
   // As the CDK CLI does, so each function names its asset directory (aws:asset:path).
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-  await buildApp(app, loadConfigFile(path.join(PROJECT_ROOT, 'replication.config.json')));
+  await buildApp(app, loadConfigFile(path.join(PROJECT_ROOT, 'test/fixtures/configs/synth.json')));
   app.synth();
 }, 120_000);
 
@@ -47,23 +48,26 @@ describe('synth with bundling', () => {
     interface FunctionResource {
       Type: string;
       Metadata: Record<string, string>;
-      Properties: { FunctionName: string };
+      Properties: { FunctionName?: string };
     }
+    // Replicator's own functions (CDK's inline Custom::S3BucketNotifications handler has no name or bundle).
     const functions = Object.values(template.Resources as Record<string, FunctionResource>).filter(
-      (r) => r.Type === 'AWS::Lambda::Function',
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName?.startsWith('replicator-'),
     );
-    expect(functions).toHaveLength(2);
-    // A variable that only the capture handler reads, and one that only the apply handler reads (default entries).
+    expect(functions).toHaveLength(4);
+    // A variable that each handler reads, so each bundle comes from its own entry (the default entries).
     const marker: Record<string, string> = {
       'replicator-orders-capture': 'ENVELOPES_PER_MESSAGE',
       'replicator-orders-apply': 'DLQ_URL',
+      'replicator-datasets-capture': 'SUFFIX',
+      'replicator-datasets-copy': 'MULTIPART_THRESHOLD',
     };
     for (const fn of functions) {
       const assetDir = path.join(outdir, fn.Metadata['aws:asset:path']!);
       expect(existsSync(path.join(assetDir, 'index.js'))).toBe(true);
       expect(existsSync(path.join(assetDir, 'index.js.map'))).toBe(true);
       const code = readFileSync(path.join(assetDir, 'index.js'), 'utf8');
-      expect(code).toContain(marker[fn.Properties.FunctionName]!);
+      expect(code).toContain(marker[fn.Properties.FunctionName!]!);
       // The SDK clients are bundled, not left to the runtime's copy.
       expect(code).toContain('"AmazonSQS"');
       expect(code).not.toMatch(/require\("@aws-sdk\/client-/);

@@ -19,7 +19,7 @@ import {
 
 function pairOf(config: ReplicationConfigInput, name: string): DynamoPairConfig {
   const pair = parseConfig(config).pairs.find((p) => p.name === name);
-  if (!pair) throw new Error(`no pair ${name}`);
+  if (pair?.type !== 'dynamodb') throw new Error(`no DynamoDB pair ${name}`);
   return pair;
 }
 

@@ -1,8 +1,8 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { ReplicationConfigInput } from '../../lib/config';
 import { TargetStack } from '../../lib/target-stack';
-import { ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
+import { DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
 
 function targetTemplate(config: ReplicationConfigInput, region: 'eu-west-1' | 'ap-northeast-1' | 'eu-central-1') {
   return Template.fromStack(new TargetStack(testApp(), `Replicator-Target-${region}`, { config, region }));
@@ -75,6 +75,64 @@ describe('TargetStack', () => {
     expect(() => targetTemplate(config, 'eu-west-1')).toThrow(
       /target table "shared" in eu-west-1 is already created for pair "a"/,
     );
+  });
+
+  it('creates the created target buckets of its region, versioned as the created source is, retained', () => {
+    const template = targetTemplate(DATASETS_CONFIG, 'eu-west-1');
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: {
+        BucketName: 'training-data-eu',
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true, RestrictPublicBuckets: true }),
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        Tags: [{ Key: 'replicator:pair', Value: 'datasets' }],
+      },
+      DeletionPolicy: 'Retain',
+    });
+    // The checkpoints source is imported, so its target is not versioned.
+    const checkpoints = template.findResources('AWS::S3::Bucket', {
+      Properties: { BucketName: 'model-checkpoints-eu' },
+    });
+    expect(Object.values(checkpoints)[0]!.Properties.VersioningConfiguration).toBeUndefined();
+    // Two targets and one access-log bucket; the partner bucket lives in ap-northeast-1 (imported).
+    template.resourceCountIs('AWS::S3::Bucket', 3);
+    const ids = Object.keys(
+      template.findResources('AWS::S3::Bucket', { Properties: { BucketName: 'training-data-eu' } }),
+    );
+    expect(ids[0]).toMatch(/^DatasetsTrainingDataEuBucket[0-9A-F]{8}$/);
+  });
+
+  it('makes every created bucket TLS-only and logs it to one access-log bucket', () => {
+    const stack = new TargetStack(testApp(), 'Replicator-Target-eu-west-1', {
+      config: DATASETS_CONFIG,
+      region: 'eu-west-1',
+    });
+    const template = Template.fromStack(stack);
+    expect([...stack.buckets.keys()]).toEqual(['datasets/training-data-eu', 'checkpoints/model-checkpoints-eu']);
+    for (const name of ['training-data-eu', 'model-checkpoints-eu']) {
+      const bucket = Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { BucketName: name } }))[0]!;
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: bucket },
+        PolicyDocument: {
+          Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })],
+        },
+      });
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketName: name,
+        LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^AccessLogsBucket') } },
+      });
+    }
+  });
+
+  it('creates no bucket and no access-log bucket in a region with tables only', () => {
+    const template = targetTemplate(MIXED_CONFIG, 'ap-northeast-1');
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    const both = targetTemplate(MIXED_CONFIG, 'eu-west-1');
+    both.resourceCountIs('AWS::DynamoDB::Table', 1);
+    both.resourceCountIs('AWS::S3::Bucket', 2);
   });
 
   it('fails on an invalid config with the ConfigError message', () => {

@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile, PAIR_DEFAULTS, parseConfig, regionsOf, targetId } from '../../lib/config';
+import {
+  bucketNameProblem,
+  loadConfigFile,
+  PAIR_DEFAULTS,
+  parseConfig,
+  regionsOf,
+  S3_PAIR_DEFAULTS,
+  targetId,
+} from '../../lib/config';
 
 const valid = () => ({
   sourceRegion: 'us-east-1',
@@ -27,7 +35,10 @@ describe('parseConfig', () => {
   });
 
   it('accepts the repository default config file', () => {
-    expect(loadConfigFile(join(__dirname, '../../replication.config.json')).pairs).toHaveLength(1);
+    expect(loadConfigFile(join(__dirname, '../../replication.config.json')).pairs.map((p) => p.type)).toEqual([
+      'dynamodb',
+      's3',
+    ]);
   });
 
   it('fails on an unknown region, naming the field and the value', () => {
@@ -76,7 +87,7 @@ describe('parseConfig', () => {
     const c = valid() as { pairs: { type: string }[] };
     c.pairs[0]!.type = 'kafka';
     expect(() => parseConfig(c)).toThrow(
-      /pairs\[0\]\.type: unsupported pair type; allowed: "dynamodb" \(given "kafka"\)/,
+      /pairs\[0\]\.type: unsupported pair type; allowed: "dynamodb", "s3" \(given "kafka"\)/,
     );
   });
 
@@ -146,6 +157,203 @@ describe('PAIR_DEFAULTS', () => {
       maxAttempts: 5,
       envelopesPerMessage: 25,
       applyConcurrency: 10,
+    });
+  });
+});
+
+/** The DESIGN example's S3 pair, with a second target in another account. */
+const validS3 = () => ({
+  sourceRegion: 'us-east-1',
+  account: '123456789012',
+  pairs: [
+    {
+      name: 'datasets',
+      type: 's3',
+      prefix: 'datasets/',
+      source: { bucket: 'training-data', create: true } as Record<string, unknown>,
+      targets: [
+        { region: 'eu-west-1', bucket: 'training-data-eu', create: true } as Record<string, unknown>,
+        {
+          region: 'ap-northeast-1',
+          bucket: 'training-data-partner',
+          account: '210987654321',
+          roleArn: 'arn:aws:iam::210987654321:role/replicator-writer',
+          externalId: 'replicator-ext',
+          storageClass: 'GLACIER_IR',
+        } as Record<string, unknown>,
+      ],
+    } as Record<string, unknown> & { targets: Record<string, unknown>[] },
+  ],
+});
+
+describe('parseConfig of S3 pairs', () => {
+  it('accepts the documented example and a versioned created source', () => {
+    const cfg = parseConfig(validS3());
+    expect(cfg.pairs[0]).toMatchObject({ type: 's3', prefix: 'datasets/', source: { bucket: 'training-data' } });
+    const versioned = validS3();
+    versioned.pairs[0]!.source = { bucket: 'training-data', create: { versioned: true } };
+    expect(parseConfig(versioned).pairs[0]!.source).toEqual({ bucket: 'training-data', create: { versioned: true } });
+  });
+
+  it('includes S3 target regions in regionsOf', () => {
+    expect(regionsOf(parseConfig(validS3()))).toEqual(['us-east-1', 'eu-west-1', 'ap-northeast-1']);
+  });
+
+  it('gives S3 targets the id region/bucket, with the account in front when given', () => {
+    const [a, b] = parseConfig(validS3()).pairs[0]!.targets;
+    expect(targetId(a!)).toBe('eu-west-1/training-data-eu');
+    expect(targetId(b!)).toBe('210987654321/ap-northeast-1/training-data-partner');
+  });
+
+  it('accepts a DynamoDB pair and an S3 pair side by side', () => {
+    const c = { ...validS3(), pairs: [...valid().pairs, ...validS3().pairs] };
+    expect(parseConfig(c).pairs.map((p) => p.type)).toEqual(['dynamodb', 's3']);
+  });
+
+  it.each([
+    ['Training-Data', /lowercase letters, digits/],
+    ['ab', /3-63 characters/],
+    ['a'.repeat(64), /3-63 characters/],
+    ['-data', /start and end with a letter or digit/],
+    ['data.', /start and end with a letter or digit/],
+    ['my..data', /two adjacent periods/],
+    ['192.168.5.4', /IP address/],
+    ['xn--data', /reserved prefix "xn--"/],
+    ['data-s3alias', /reserved suffix "-s3alias"/],
+    ['my_data', /lowercase letters, digits/],
+  ])('fails on the bucket name %s, naming the rule', (bucket, rule) => {
+    const c = validS3();
+    c.pairs[0]!.targets[0]!.bucket = bucket;
+    expect(() => parseConfig(c)).toThrow(
+      new RegExp(`pairs\\[0\\]\\.targets\\[0\\]\\.bucket: bucket name .*${rule.source}`),
+    );
+    expect(() => parseConfig(c)).toThrow(`(given ${JSON.stringify(bucket)})`);
+  });
+
+  it('accepts bucket names with digits, dots and hyphens', () => {
+    for (const name of ['abc', 'my.data-2024', '1data', 'a'.repeat(63)])
+      expect(bucketNameProblem(name)).toBeUndefined();
+  });
+
+  it('fails if a target repeats the source (same region, bucket and account)', () => {
+    const c = validS3();
+    c.pairs[0]!.targets[0] = { region: 'us-east-1', bucket: 'training-data' };
+    expect(() => parseConfig(c)).toThrow(
+      /pairs\[0\]\.targets\[0\]: target repeats the source \(given region "us-east-1" and bucket "training-data"\)/,
+    );
+  });
+
+  it('fails if a target names the source bucket in another region (bucket names are global)', () => {
+    const c = validS3();
+    c.pairs[0]!.targets[0] = { region: 'eu-west-1', bucket: 'training-data' };
+    expect(() => parseConfig(c)).toThrow(/targets\[0\]: target repeats the source .*bucket names are global/);
+  });
+
+  it('fails on a duplicate target, even in another region', () => {
+    const c = validS3();
+    c.pairs[0]!.targets.push({ region: 'eu-central-1', bucket: 'training-data-eu' });
+    expect(() => parseConfig(c)).toThrow(
+      /pairs\[0\]\.targets\[2\]: duplicate target \(given "eu-central-1\/training-data-eu", already listed as pairs\[0\]\.targets\[0\]\)/,
+    );
+  });
+
+  it('fails on duplicate pair names across pair types', () => {
+    const c = { ...validS3(), pairs: [...valid().pairs, { ...validS3().pairs[0]!, name: 'orders' }] };
+    expect(() => parseConfig(c)).toThrow(
+      /pairs\[1\]\.name: duplicate pair name \(given "orders", already used by pairs\[0\]\)/,
+    );
+  });
+
+  it('needs a roleArn for a target in another account, and an external id only with a roleArn', () => {
+    const c = validS3();
+    delete c.pairs[0]!.targets[1]!.roleArn;
+    expect(() => parseConfig(c)).toThrow(
+      /targets\[1\]\.roleArn: a target in another account \(given account "210987654321"\) needs a roleArn/,
+    );
+    expect(() => parseConfig(c)).toThrow(
+      /targets\[1\]\.externalId: an external id only applies with a roleArn \(given "replicator-ext"\)/,
+    );
+  });
+
+  it('creates targets only in its own account', () => {
+    const c = validS3();
+    c.pairs[0]!.targets[1]!.create = true;
+    expect(() => parseConfig(c)).toThrow(
+      /targets\[1\]\.create: Replicator creates targets only in its own account \(given account "210987654321"\); create the bucket there/,
+    );
+  });
+
+  it('fails when a bucket is created twice, or is the source of two pairs', () => {
+    const twice = validS3();
+    twice.pairs.push({
+      ...validS3().pairs[0]!,
+      name: 'other',
+      source: { bucket: 'other-source' },
+      targets: [{ region: 'eu-west-1', bucket: 'training-data-eu', create: true }],
+    });
+    expect(() => parseConfig(twice)).toThrow(
+      /pairs\[1\]\.targets\[0\]\.create: bucket "training-data-eu" is already created by pairs\[0\]\.targets\[0\]/,
+    );
+    const shared = validS3();
+    shared.pairs.push({
+      ...validS3().pairs[0]!,
+      name: 'other',
+      prefix: 'other/',
+      source: { bucket: 'training-data' },
+      targets: [{ region: 'eu-west-1', bucket: 'other-copy' }],
+    });
+    expect(() => parseConfig(shared)).toThrow(
+      /pairs\[1\]\.source\.bucket: bucket "training-data" is already the source of pairs\[0\]; a bucket can be the source of one pair only/,
+    );
+  });
+
+  it('fails on an unknown storage class, naming the allowed ones', () => {
+    const c = validS3();
+    c.pairs[0]!.targets[1]!.storageClass = 'REDUCED_REDUNDANCY';
+    expect(() => parseConfig(c)).toThrow(
+      /targets\[1\]\.storageClass: .*"STANDARD".*"DEEP_ARCHIVE".*\(given "REDUCED_REDUNDANCY"\)/,
+    );
+  });
+
+  it('fails on a prefix with IAM wildcards, and on an empty prefix', () => {
+    const star = { ...validS3(), pairs: [{ ...validS3().pairs[0]!, prefix: 'data/*' }] };
+    expect(() => parseConfig(star)).toThrow(/pairs\[0\]\.prefix: must not contain "\*" or "\?".*\(given "data\/\*"\)/);
+    const empty = { ...validS3(), pairs: [{ ...validS3().pairs[0]!, suffix: '' }] };
+    expect(() => parseConfig(empty)).toThrow(/pairs\[0\]\.suffix: .*\(given ""\)/);
+  });
+
+  it('fails on out-of-range copy options, naming the limit', () => {
+    const opts = (options: Record<string, number>) => ({ ...validS3(), pairs: [{ ...validS3().pairs[0]!, options }] });
+    expect(() => parseConfig(opts({ multipartThresholdBytes: 1024 }))).toThrow(
+      /options\.multipartThresholdBytes: Too small: expected number to be >=5242880 \(given 1024\)/,
+    );
+    expect(() => parseConfig(opts({ partSizeBytes: 6 * 1024 ** 3 }))).toThrow(
+      /options\.partSizeBytes: Too big: expected number to be <=5368709120/,
+    );
+    expect(() => parseConfig(opts({ copyConcurrency: 65 }))).toThrow(
+      /options\.copyConcurrency: Too big: expected number to be <=64/,
+    );
+    expect(() => parseConfig(opts({ copyConcurrency: 0 }))).toThrow(/options\.copyConcurrency: Too small/);
+    expect(() => parseConfig(opts({ captureBatchSize: 10 }))).toThrow(/options: unknown field "captureBatchSize"/);
+  });
+
+  it('fails on DynamoDB fields in an S3 pair', () => {
+    const c = validS3();
+    c.pairs[0]!.source = { bucket: 'training-data', table: 'orders' };
+    expect(() => parseConfig(c)).toThrow(/pairs\[0\]\.source: unknown field "table"/);
+  });
+});
+
+describe('S3_PAIR_DEFAULTS', () => {
+  it('documents the defaults the stacks use', () => {
+    expect(S3_PAIR_DEFAULTS).toEqual({
+      multipartThresholdBytes: 64 * 1024 * 1024,
+      partSizeBytes: 64 * 1024 * 1024,
+      copyConcurrency: 8,
+      maxAttempts: 5,
+      applyBatchSize: 10,
+      applyConcurrency: 10,
+      envelopesPerMessage: 25,
     });
   });
 });

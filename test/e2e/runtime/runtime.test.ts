@@ -16,8 +16,9 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { GetBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type CountingProxy, startCountingProxy } from '../../../src/local/counting-proxy';
 import { type DeployedApp, deployApp } from '../../../src/local/deploy';
 import { type MotoServer, startMoto } from '../../../src/local/moto';
@@ -155,6 +156,35 @@ describe('LocalRuntime on moto', () => {
     expect(runtime.schedules()).toMatchObject([
       { expression: 'rate(1 minute)', enabled: true, targets: [{ functionName: physical('TickFn') }] },
     ]);
+  });
+
+  it('applies the bucket notifications and versioning that moto skips, so S3 events reach the queue', async () => {
+    const bucket = physical('Uploads');
+    expect(runtime.bucketNotifications()).toMatchObject([{ bucketName: bucket, managed: true }]);
+    expect(runtime.bucketVersioning()).toMatchObject([{ bucketName: bucket, status: 'Enabled' }]);
+    expect(logLines.join('\n')).toMatch(
+      new RegExp(`bucket ${bucket} .*notifications s3:ObjectCreated:\\* \\[prefix=in/\\] → arn:aws:sqs:us-east-1:`),
+    );
+    expect(runtime.skipped().join('\n')).toMatch(/Custom::S3BucketNotifications handler; the runtime applies/);
+    const s3 = new S3Client({ ...clientConfig(moto.endpoint), forcePathStyle: true });
+    onTestFinished(() => s3.destroy());
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe('Enabled');
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'out/ignored.txt', Body: 'x' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/hello world.txt', Body: 'hello' }));
+    const messages = await receiveAll(physical('UploadEvents'), 20_000, (m) =>
+      m.some((x) => x.Body?.includes('ObjectCreated')),
+    );
+    const bodies = messages.map((m) => JSON.parse(m.Body!));
+    // moto sends an s3:TestEvent when the configuration is put, then one message per event.
+    expect(bodies[0]).toMatchObject({ Event: 's3:TestEvent', Bucket: bucket });
+    const records = bodies.flatMap((b) => b.Records ?? []);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      eventName: 'ObjectCreated:Put',
+      // moto encodes keys like Python's quote_plus, "/" too (real S3 keeps "/"): both decode the same.
+      s3: { bucket: { name: bucket }, object: { key: 'in%2Fhello+world.txt', size: 5 } },
+    });
+    expect(decodeURIComponent(records[0].s3.object.key.replaceAll('+', ' '))).toBe('in/hello world.txt');
   });
 
   it('delivers inserts, updates and deletes from the stream as a DynamoDBStreamEvent', async () => {

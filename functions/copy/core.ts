@@ -1,0 +1,621 @@
+/**
+ * Copy core: S3 envelopes → every target bucket, under DESIGN.md's convergence rules, whatever the delivery
+ * order and however many duplicates (standard SQS). The S3 counterpart of functions/apply/core.ts.
+ *
+ * 1. Older never overwrites newer: each target object carries the version it reflects in its `rep-v` user
+ *    metadata. A put reads the target (HEAD) and copies only if the target's `rep-v` is older; a delete
+ *    removes the target object only if its `rep-v` is older. Equal counts as newer, so applying an
+ *    envelope twice changes nothing (rule 3).
+ * 2. A delete is never undone by a late older put: as in apply, a delete first records a tombstone in the
+ *    pair's state table, then deletes on the targets; a put first copies, then reads the tombstone and, if a
+ *    newer delete exists, removes what it wrote (only if the target still holds its own version).
+ * 5. Targets get the source's data and metadata plus `rep-v`/`rep-o`; tombstones live in the state table.
+ *
+ * The race window. S3 has no write conditioned on metadata, so "HEAD, then copy if older" is not atomic
+ * by itself. Every target write is therefore conditioned on what its HEAD saw: CopyObject and
+ * CompleteMultipartUpload carry If-Match (the ETag seen) or If-None-Match: * (nothing seen), DeleteObject
+ * carries If-Match; a lost condition (412/409) makes the core read and decide again. The source side is
+ * pinned too: by version id, or (unversioned) by CopySourceIfMatch on the ETag its HEAD saw. What remains:
+ * - ETag ABA: the conditions compare ETags, which are content digests, so a write of *identical content*
+ *   under another `rep-v` landing between our HEAD and our write goes unnoticed. The data is right; only
+ *   `rep-v` (or a delete of an identical newer copy) can go wrong, and only when identical content is written
+ *   at two versions that race a third.
+ * - Where conditions are ignored (moto ignores them on CopyObject, honours them on DeleteObject), the
+ *   window between HEAD and copy is open. test/unit/s3-convergence.property.test.ts shows the rules hold
+ *   with every interleaving when conditions are honoured; without copy conditions, when a key's puts run
+ *   one at a time and its deletes one at a time while puts race deletes (the tombstone post-check and the
+ *   conditional delete cover that race); and with no conditions at all, when a key's envelopes run one at a
+ *   time.
+ *
+ * A put's source object is read (HEAD) first: gone (deleted since, or the event's version removed) means
+ * the event is stale, counted, not an error; so is an unversioned object whose ETag is no longer the
+ * event's (overwritten since: the newer event carries it). A delete first checks that the source no longer
+ * has the key: if it has, a newer put exists (its event follows) or only a non-current version was removed,
+ * and the target must keep its object. (A removed *current* version whose predecessor became current again
+ * leaves the target without that predecessor until reconcile repairs it.)
+ *
+ * Clients are hidden behind small store interfaces so the property test can interleave every step.
+ */
+import { type ApplyResult, mapLimit, planMessage, type TombstoneStore } from '../apply/core';
+import type { Envelope } from '../shared/envelope';
+import { PoisonRecordError, RetryableApplyError, reasonOf } from '../shared/errors';
+import {
+  REP_META_PREFIX,
+  REP_ORIGIN_META,
+  REP_VERSION_META,
+  type S3Envelope,
+  s3KeyHash,
+  s3VersionTime,
+} from '../shared/s3-envelope';
+import { IntegrityError, isS3Poison, isSourceGone } from '../shared/s3-errors';
+
+// ---------------------------------------------------------------------------------------------------------
+// Settings and part planning
+
+/** Checksum algorithms a copy can ask S3 to compute (CHECKSUM_ALGORITHM). */
+export const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
+/** A checksum algorithm a copy can ask S3 to compute. */
+export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+/** Algorithms S3 can keep as a full-object checksum of a multipart upload (ChecksumType FULL_OBJECT). */
+const FULL_OBJECT_MULTIPART: ReadonlySet<ChecksumAlgorithm> = new Set(['CRC32', 'CRC32C', 'CRC64NVME']);
+
+const MiB = 1024 * 1024;
+/** S3's smallest part (all but the last) and largest part, and its largest CopyObject. */
+export const MIN_PART_BYTES = 5 * MiB;
+export const MAX_PART_BYTES = 5 * 1024 * MiB;
+export const MAX_SINGLE_COPY_BYTES = 5 * 1024 * MiB;
+/** S3's most parts in one multipart upload. */
+export const MAX_PARTS = 10_000;
+
+/** How the copier copies. */
+export interface CopySettings {
+  /** Objects larger than this are copied in parts. @default - 64 MiB (at least 5 MiB, at most 5 GiB) */
+  readonly multipartThreshold: number;
+  /** Size of each part. @default - 64 MiB (at least 5 MiB), raised when the object would need > 10,000 parts */
+  readonly partSize: number;
+  /** Parts of one object copied at once, and objects of one message copied at once. @default - 8 */
+  readonly concurrency: number;
+  /** Full-object checksum requested on every copy. @default - CRC32 */
+  readonly checksumAlgorithm: ChecksumAlgorithm;
+}
+
+function sizeSetting(env: Record<string, string | undefined>, name: string, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return 64 * MiB;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be a whole number of bytes between ${min} and ${max} inclusive (given ${text})`);
+  }
+  return n;
+}
+
+/** Reads and validates the copier's settings from its environment, naming the variable and value on error. */
+export function copySettingsFromEnv(env: Record<string, string | undefined>): CopySettings {
+  const concurrencyText = env.COPY_CONCURRENCY;
+  const concurrency = concurrencyText ? Number(concurrencyText) : 8;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new Error(`COPY_CONCURRENCY must be between 1 and 64 inclusive (given ${concurrencyText})`);
+  }
+  const algorithm = (env.CHECKSUM_ALGORITHM || 'CRC32').toUpperCase();
+  if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new Error(
+      `CHECKSUM_ALGORITHM must be one of ${CHECKSUM_ALGORITHMS.join(', ')} (given ${env.CHECKSUM_ALGORITHM})`,
+    );
+  }
+  return {
+    multipartThreshold: sizeSetting(env, 'MULTIPART_THRESHOLD', MIN_PART_BYTES, MAX_SINGLE_COPY_BYTES),
+    partSize: sizeSetting(env, 'PART_SIZE', MIN_PART_BYTES, MAX_PART_BYTES),
+    concurrency,
+    checksumAlgorithm: algorithm as ChecksumAlgorithm,
+  };
+}
+
+/** One part of a multipart copy: bytes `start`..`end` inclusive, as CopySourceRange wants them. */
+export interface PartRange {
+  readonly partNumber: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** How one object is copied to a target. */
+export type CopyPlan =
+  | { readonly mode: 'single'; readonly checksumAlgorithm: ChecksumAlgorithm }
+  | {
+      readonly mode: 'multipart';
+      readonly checksumAlgorithm: ChecksumAlgorithm;
+      readonly partSize: number;
+      readonly parts: readonly PartRange[];
+    };
+
+/**
+ * Plans the copy of an object of `size` bytes: one CopyObject up to the threshold (0 bytes included), else
+ * parts of `partSize` bytes (the last one shorter), the part size raised to the next MiB that keeps the
+ * upload within S3's 10,000 parts. Multipart copies keep a full-object checksum, which S3 offers only for
+ * the CRC algorithms: a SHA setting falls back to CRC32 there.
+ */
+export function planCopy(size: number, settings: CopySettings): CopyPlan {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`object size must be >= 0 (given ${size})`);
+  if (size <= settings.multipartThreshold) return { mode: 'single', checksumAlgorithm: settings.checksumAlgorithm };
+  let partSize = settings.partSize;
+  if (Math.ceil(size / partSize) > MAX_PARTS) partSize = Math.ceil(size / MAX_PARTS / MiB) * MiB;
+  if (partSize > MAX_PART_BYTES) {
+    throw new RangeError(`object of ${size} bytes needs parts over S3's 5 GiB limit to fit ${MAX_PARTS} parts`);
+  }
+  const parts: PartRange[] = [];
+  for (let start = 0, n = 1; start < size; start += partSize, n++) {
+    parts.push({ partNumber: n, start, end: Math.min(size, start + partSize) - 1 });
+  }
+  const checksumAlgorithm = FULL_OBJECT_MULTIPART.has(settings.checksumAlgorithm)
+    ? settings.checksumAlgorithm
+    : 'CRC32';
+  return { mode: 'multipart', checksumAlgorithm, partSize, parts };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Integrity
+
+/** What HeadObject (ChecksumMode ENABLED) says about an object's bytes. */
+export interface ObjectIntegrity {
+  readonly size: number;
+  /** As S3 returns it (quoted or not). */
+  readonly etag: string;
+  /** Stored checksums by algorithm (base64; composite ones may end in `-N`). */
+  readonly checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  /** FULL_OBJECT or COMPOSITE; absent when S3 (or moto) does not say. */
+  readonly checksumType?: string;
+  /** ServerSideEncryption header (AES256, aws:kms, …); absent when unencrypted. */
+  readonly sse?: string;
+}
+
+/** The outcome of comparing a target object with its source. */
+export type IntegrityCheck =
+  | { readonly status: 'verified'; readonly by: 'checksum' | 'etag' }
+  /** Sizes match but nothing else could be compared: counted as UnverifiedCopies. */
+  | { readonly status: 'unverified' }
+  | { readonly status: 'mismatch'; readonly reason: string };
+
+/** Strips an ETag's quotes (S3 quotes them in headers, not in events). */
+export function normalizeEtag(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/"/g, '').toLowerCase();
+}
+
+/** Whether an ETag is a multipart one ("<md5 of part md5s>-<parts>"): never comparable with a single-part one. */
+export function isMultipartEtag(etag: string): boolean {
+  return /-\d+$/.test(normalizeEtag(etag));
+}
+
+/**
+ * An object's full-object checksum of this algorithm, or undefined when it has none that is comparable.
+ * A composite checksum (of part checksums) depends on the part layout, so it never is. Real S3 marks it
+ * with ChecksumType COMPOSITE and a `-N` suffix; moto drops the suffix and the type, so a checksum of an
+ * object with a multipart ETag and no explicit FULL_OBJECT type is treated as composite too.
+ */
+export function fullObjectChecksum(o: ObjectIntegrity, algorithm: ChecksumAlgorithm): string | undefined {
+  const value = o.checksums[algorithm];
+  if (!value || value.includes('-')) return undefined;
+  if (o.checksumType === 'COMPOSITE') return undefined;
+  if (o.checksumType === undefined && isMultipartEtag(o.etag)) return undefined;
+  return value;
+}
+
+/** ETags are MD5 digests of the data only for single-part objects stored in plain text or with SSE-S3. */
+function etagIsMd5(o: ObjectIntegrity): boolean {
+  return !isMultipartEtag(o.etag) && (o.sse === undefined || o.sse === 'AES256');
+}
+
+/**
+ * Compares a copy with its source: sizes always; then the full-object checksum of the requested algorithm
+ * when both have one; else the ETags when both are MD5 digests (single-part, unencrypted or SSE-S3). When
+ * neither can be compared — the source was uploaded without a checksum of this algorithm (or in parts with
+ * a composite one) and one side's ETag is not an MD5 — only the size was checked: `unverified`, counted by
+ * the caller, never silently passed off as verified.
+ */
+export function verifyCopy(
+  source: ObjectIntegrity,
+  target: ObjectIntegrity,
+  algorithm: ChecksumAlgorithm,
+): IntegrityCheck {
+  if (source.size !== target.size) {
+    return { status: 'mismatch', reason: `size ${target.size} on the target, ${source.size} on the source` };
+  }
+  const s = fullObjectChecksum(source, algorithm);
+  const t = fullObjectChecksum(target, algorithm);
+  if (s !== undefined && t !== undefined) {
+    return s === t
+      ? { status: 'verified', by: 'checksum' }
+      : { status: 'mismatch', reason: `${algorithm} ${t} on the target, ${s} on the source` };
+  }
+  if (etagIsMd5(source) && etagIsMd5(target)) {
+    return normalizeEtag(source.etag) === normalizeEtag(target.etag)
+      ? { status: 'verified', by: 'etag' }
+      : { status: 'mismatch', reason: `ETag ${target.etag} on the target, ${source.etag} on the source` };
+  }
+  return { status: 'unverified' };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Stores
+
+/** Headers S3 keeps with an object and a copy with MetadataDirective REPLACE must carry over. */
+export interface ObjectHeaders {
+  readonly contentType?: string;
+  readonly cacheControl?: string;
+  readonly contentDisposition?: string;
+  readonly contentEncoding?: string;
+  readonly contentLanguage?: string;
+  readonly expires?: Date;
+  readonly websiteRedirectLocation?: string;
+}
+
+/** A source object version, as its HEAD describes it. */
+export interface SourceObject extends ObjectIntegrity {
+  readonly key: string;
+  /** The version to copy: the event's, when it has one (versioned buckets). */
+  readonly versionId?: string;
+  /** Epoch ms. */
+  readonly lastModified?: number;
+  readonly headers: ObjectHeaders;
+  /** User metadata, as S3 returns it (keys lower-cased). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Tags on the object (HEAD's x-amz-tagging-count). */
+  readonly tagCount: number;
+}
+
+/** A target object, as its HEAD describes it. */
+export interface TargetObject extends ObjectIntegrity {
+  /** Its `rep-v`: the version it reflects; undefined for an object Replicator did not write. */
+  readonly version?: string;
+}
+
+/** The condition of a target write: the target still holds what the HEAD saw. */
+export type WriteGuard = { readonly ifMatch: string } | { readonly ifNoneMatch: true };
+
+/** Outcome of one conditional write: done, or the target changed since it was read. */
+export type GuardedOutcome = 'done' | 'conflict';
+
+/** The pair's source bucket. */
+export interface SourceBucket {
+  /** HEAD of the object (of this version when given); undefined when it does not exist (anymore). */
+  head(key: string, versionId?: string): Promise<SourceObject | undefined>;
+}
+
+/** One target bucket, written only through conditional writes. */
+export interface TargetBucket {
+  /** HEAD of the current object, with its checksums; undefined when there is none. */
+  head(key: string): Promise<TargetObject | undefined>;
+  /**
+   * Copies the source object version (CopyObject, or a multipart copy per the plan) with these user metadata
+   * and the source's headers and tags, if the guard still holds. Throws NoSuchKey/NoSuchVersion (or
+   * SourceChangedError) when the source is gone or changed under it.
+   */
+  copy(
+    source: SourceObject,
+    plan: CopyPlan,
+    metadata: Record<string, string>,
+    guard: WriteGuard,
+  ): Promise<GuardedOutcome>;
+  /** Deletes the current object if its ETag is still `etag` (a delete marker on a versioned target). */
+  delete(key: string, etag: string): Promise<GuardedOutcome>;
+}
+
+/** A target as the core sees it. */
+export interface CopyTarget {
+  readonly id: string;
+  readonly bucket: TargetBucket;
+}
+
+/** What the copy core needs. */
+export interface CopyDeps {
+  readonly source: SourceBucket;
+  readonly tombstones: TombstoneStore;
+  readonly settings: CopySettings;
+  /** Clock (epoch ms). @default - Date.now */
+  readonly now?: () => number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Results
+
+/** Outcome of one envelope on one target. */
+export type CopyOutcome = 'applied' | 'stale';
+
+/** An envelope applied to a target, with what the metrics need. */
+export interface CopiedEnvelope {
+  readonly envelope: S3Envelope;
+  /** Object bytes copied (0 for deletes). */
+  readonly bytes: number;
+  /** Source write → applied, ms. */
+  readonly latencyMs: number;
+  /** Capture → applied, ms. */
+  readonly deliveryMs: number;
+  /** Only the size could be compared (see {@link verifyCopy}). */
+  readonly unverified: boolean;
+}
+
+/** An envelope that failed on a target. */
+export interface FailedCopy {
+  readonly envelope: S3Envelope;
+  readonly error: unknown;
+  readonly poison: boolean;
+}
+
+/** Per-target result of applying a set of envelopes. */
+export interface CopyTargetResult {
+  readonly applied: CopiedEnvelope[];
+  /** Skipped: the target or a tombstone holds a newer or equal version, or the source object is gone. */
+  readonly stale: S3Envelope[];
+  readonly failed: FailedCopy[];
+}
+
+/** Per-target results, keyed by target id. */
+export type CopyResult = Map<string, CopyTargetResult>;
+
+/** Conditional writes one envelope may lose on a target before it gives up (and is retried later). */
+export const MAX_GUARD_ROUNDS = 4;
+
+// ---------------------------------------------------------------------------------------------------------
+// The rules
+
+/** Of several envelopes for one object key, only the newest needs applying; the rest are superseded. */
+export function newestPerObject(envelopes: readonly S3Envelope[]): { newest: S3Envelope[]; superseded: S3Envelope[] } {
+  const byKey = new Map<string, S3Envelope>();
+  const superseded: S3Envelope[] = [];
+  for (const e of envelopes) {
+    const seen = byKey.get(e.key.key);
+    if (!seen) byKey.set(e.key.key, e);
+    else if (e.version > seen.version) {
+      superseded.push(seen);
+      byKey.set(e.key.key, e);
+    } else superseded.push(e);
+  }
+  return { newest: [...byKey.values()], superseded };
+}
+
+/** The target's user metadata: the source's, without any `rep-` keys of its own, plus `rep-v` and `rep-o`. */
+export function targetMetadata(source: SourceObject, envelope: S3Envelope): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source.metadata)) if (!k.toLowerCase().startsWith(REP_META_PREFIX)) out[k] = v;
+  out[REP_VERSION_META] = envelope.version;
+  out[REP_ORIGIN_META] = envelope.origin;
+  return out;
+}
+
+/** Whether a target object already reflects this version or a newer one. */
+function holdsNewerOrEqual(target: TargetObject | undefined, version: string): boolean {
+  return target?.version !== undefined && target.version >= version;
+}
+
+function guardFor(target: TargetObject | undefined): WriteGuard {
+  return target ? { ifMatch: target.etag } : { ifNoneMatch: true };
+}
+
+function lostTooOften(what: string): RetryableApplyError {
+  return new RetryableApplyError(`${what}: the target object changed ${MAX_GUARD_ROUNDS} times while being written`);
+}
+
+/**
+ * Rule 1 for a put on one target: HEAD, copy if older (conditioned on what the HEAD saw), then verify the
+ * copy. A target already at this version counts as done (rule 3) unless it fails verification: a copy that
+ * did not match its source carries our `rep-v` too, and must not block the retry of its IntegrityError.
+ */
+export async function copyIfNewer(
+  target: TargetBucket,
+  envelope: S3Envelope,
+  source: SourceObject,
+  plan: CopyPlan,
+): Promise<{ outcome: CopyOutcome; unverified: boolean }> {
+  const metadata = targetMetadata(source, envelope);
+  for (let round = 0; round < MAX_GUARD_ROUNDS; round++) {
+    const current = await target.head(source.key);
+    if (current?.version !== undefined) {
+      if (current.version > envelope.version) return { outcome: 'stale', unverified: false };
+      if (
+        current.version === envelope.version &&
+        verifyCopy(source, current, plan.checksumAlgorithm).status !== 'mismatch'
+      )
+        return { outcome: 'stale', unverified: false };
+    }
+    if ((await target.copy(source, plan, metadata, guardFor(current))) === 'conflict') continue;
+    const copied = await target.head(source.key);
+    // Replaced (or removed) by a newer envelope already: that one verifies its own copy.
+    if (copied?.version !== envelope.version) return { outcome: 'applied', unverified: false };
+    const check = verifyCopy(source, copied, plan.checksumAlgorithm);
+    if (check.status === 'mismatch') {
+      throw new IntegrityError(`copy of version ${envelope.version} does not match its source: ${check.reason}`);
+    }
+    return { outcome: 'applied', unverified: check.status === 'unverified' };
+  }
+  throw lostTooOften('copy');
+}
+
+/** Rule 1 for a delete on one target: remove the object only if its `rep-v` is older. */
+export async function deleteIfOlder(target: TargetBucket, key: string, version: string): Promise<CopyOutcome> {
+  for (let round = 0; round < MAX_GUARD_ROUNDS; round++) {
+    const current = await target.head(key);
+    if (!current) return 'applied';
+    if (holdsNewerOrEqual(current, version)) return 'stale';
+    if ((await target.delete(key, current.etag)) === 'done') return 'applied';
+  }
+  throw lostTooOften('delete');
+}
+
+/** Removes the target object only if it still reflects exactly this version (a put a newer delete overtook). */
+export async function deleteIfVersion(target: TargetBucket, key: string, version: string): Promise<void> {
+  for (let round = 0; round < MAX_GUARD_ROUNDS; round++) {
+    const current = await target.head(key);
+    if (current?.version !== version) return;
+    if ((await target.delete(key, current.etag)) === 'done') return;
+  }
+  throw lostTooOften('undo of an overtaken copy');
+}
+
+/**
+ * Applies envelopes to the given targets (all of the pair's, or the one a re-sent message is restricted to).
+ * Never throws for a per-envelope failure: each lands in its target's `failed` list with its reason, so one
+ * failing target neither blocks nor repeats the others.
+ */
+export async function copyEnvelopes(
+  envelopes: readonly S3Envelope[],
+  targets: readonly CopyTarget[],
+  deps: CopyDeps,
+): Promise<CopyResult> {
+  const now = deps.now ?? Date.now;
+  const limit = deps.settings.concurrency;
+  const result: CopyResult = new Map(targets.map((t) => [t.id, { applied: [], stale: [], failed: [] }]));
+  const forAll = (fn: (r: CopyTargetResult) => void) => {
+    for (const r of result.values()) fn(r);
+  };
+  const failAll = (e: S3Envelope, error: unknown) =>
+    forAll((r) => r.failed.push({ envelope: e, error, poison: isS3Poison(error) }));
+  const fail = (t: CopyTarget, e: S3Envelope, error: unknown) =>
+    result.get(t.id)!.failed.push({ envelope: e, error, poison: isS3Poison(error) });
+  const record = (t: CopyTarget, e: S3Envelope, outcome: CopyOutcome, source?: SourceObject, unverified = false) => {
+    const r = result.get(t.id)!;
+    if (outcome === 'stale') {
+      r.stale.push(e);
+      return;
+    }
+    const at = now();
+    // `s` versions carry no time: the object's LastModified is its write time; a delete has only capture's.
+    const writtenAt = s3VersionTime(e.version) ?? source?.lastModified ?? e.capturedAt;
+    r.applied.push({
+      envelope: e,
+      bytes: source?.size ?? 0,
+      latencyMs: Math.max(0, at - writtenAt),
+      deliveryMs: Math.max(0, at - e.capturedAt),
+      unverified,
+    });
+  };
+
+  const { newest, superseded } = newestPerObject(envelopes);
+  for (const e of superseded) forAll((r) => r.stale.push(e));
+
+  type Outcome = { outcome: CopyOutcome; unverified: boolean };
+  const written: { envelope: S3Envelope; source: SourceObject; outcomes: Map<string, Outcome> }[] = [];
+  await mapLimit(newest, limit, async (e) => {
+    const key = e.key.key;
+    if (e.op === 'delete') {
+      try {
+        // The source has the key again: a newer put exists (its event follows), or only a non-current
+        // version was removed. Either way the target must keep its object.
+        if ((await deps.source.head(key)) !== undefined) {
+          forAll((r) => r.stale.push(e));
+          return;
+        }
+        await deps.tombstones.record(s3KeyHash(key), e.version);
+      } catch (error) {
+        failAll(e, error);
+        return;
+      }
+      await mapLimit(targets, limit, async (t) => {
+        try {
+          record(t, e, await deleteIfOlder(t.bucket, key, e.version));
+        } catch (error) {
+          fail(t, e, error);
+        }
+      });
+      return;
+    }
+
+    let source: SourceObject | undefined;
+    try {
+      source = await deps.source.head(key, e.key.versionId);
+    } catch (error) {
+      failAll(e, error);
+      return;
+    }
+    if (
+      source === undefined ||
+      // Unversioned and overwritten since the event: the newer event carries the newer object.
+      (e.key.versionId === undefined &&
+        e.key.eTag !== undefined &&
+        normalizeEtag(e.key.eTag) !== normalizeEtag(source.etag)) ||
+      // Written by Replicator on behalf of another region: copying it on would loop (rule 4).
+      (source.metadata[REP_ORIGIN_META] !== undefined && source.metadata[REP_ORIGIN_META] !== e.origin)
+    ) {
+      forAll((r) => r.stale.push(e));
+      return;
+    }
+    let plan: CopyPlan;
+    try {
+      plan = planCopy(source.size, deps.settings);
+    } catch (error) {
+      failAll(e, new PoisonRecordError(reasonOf(error), error));
+      return;
+    }
+    const outcomes = new Map<string, Outcome>();
+    const src = source;
+    await mapLimit(targets, limit, async (t) => {
+      try {
+        outcomes.set(t.id, await copyIfNewer(t.bucket, e, src, plan));
+      } catch (error) {
+        // Gone between its HEAD and the copy: stale like a source gone before it.
+        if (isSourceGone(error)) outcomes.set(t.id, { outcome: 'stale', unverified: false });
+        else fail(t, e, error);
+      }
+    });
+    written.push({ envelope: e, source: src, outcomes });
+  });
+
+  // Rule 2, the put's half: a stale outcome may be this envelope's own earlier attempt, so check those too.
+  const toCheck = written.filter((w) => w.outcomes.size > 0);
+  let tombs = new Map<string, string>();
+  try {
+    tombs = await deps.tombstones.newest([...new Set(toCheck.map((w) => s3KeyHash(w.envelope.key.key)))]);
+  } catch (error) {
+    // Without the check the copies cannot be trusted: retry them (a retry is a no-op plus the check).
+    for (const w of toCheck) for (const id of w.outcomes.keys()) fail(targetById(targets, id), w.envelope, error);
+    return result;
+  }
+  await mapLimit(toCheck, limit, async (w) => {
+    const tomb = tombs.get(s3KeyHash(w.envelope.key.key));
+    const overtaken = tomb !== undefined && tomb > w.envelope.version;
+    await mapLimit([...w.outcomes], limit, async ([id, o]) => {
+      const t = targetById(targets, id);
+      if (!overtaken) {
+        record(t, w.envelope, o.outcome, w.source, o.unverified);
+        return;
+      }
+      try {
+        await deleteIfVersion(t.bucket, w.envelope.key.key, w.envelope.version);
+        record(t, w.envelope, 'stale');
+      } catch (error) {
+        fail(t, w.envelope, error);
+      }
+    });
+  });
+  return result;
+}
+
+function targetById(targets: readonly CopyTarget[], id: string): CopyTarget {
+  const t = targets.find((x) => x.id === id);
+  if (!t) throw new Error(`unknown target ${id}`);
+  return t;
+}
+
+/** What to do with one SQS message after copying its envelopes (apply's MessagePlan, for S3 envelopes). */
+export interface CopyMessagePlan {
+  readonly deadLetter: { targetId: string; envelopes: S3Envelope[]; reason: string; errorName: string }[];
+  readonly resend: { targetId: string; envelopes: S3Envelope[] }[];
+  readonly retryWhole: boolean;
+}
+
+/**
+ * Decides a message's fate with apply's {@link planMessage}: poison to the DLQ at once, retryable failures
+ * retried until `maxAttempts`, partly failed messages re-sent per failed target with only their failed
+ * envelopes. planMessage only moves envelopes around by identity, so S3 envelopes pass through it
+ * unchanged; the casts are confined to this adapter.
+ */
+export function planCopyMessage(
+  envelopes: readonly S3Envelope[],
+  result: CopyResult,
+  attempt: number,
+  maxAttempts: number,
+): CopyMessagePlan {
+  return planMessage(
+    envelopes as unknown as readonly Envelope[],
+    result as unknown as ApplyResult,
+    attempt,
+    maxAttempts,
+  ) as unknown as CopyMessagePlan;
+}
