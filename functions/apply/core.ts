@@ -248,28 +248,34 @@ function targetById(targets: readonly ApplyTarget[], id: string): ApplyTarget {
   return t;
 }
 
-/** What to do with one SQS message after applying its envelopes. */
-export interface MessagePlan {
+/** What to do with one SQS message after applying its envelopes (of either pair type). */
+export interface MessagePlan<E = Envelope> {
   /** Send to the DLQ: per target, the envelopes and the reason. */
-  readonly deadLetter: { targetId: string; envelopes: Envelope[]; reason: string; errorName: string }[];
+  readonly deadLetter: { targetId: string; envelopes: E[]; reason: string; errorName: string }[];
   /** Re-send to the pair queue, restricted to one target, with only the envelopes that failed there. */
-  readonly resend: { targetId: string; envelopes: Envelope[] }[];
+  readonly resend: { targetId: string; envelopes: E[] }[];
   /** Every envelope failed on every target for a retryable reason: let SQS redeliver the message as it is. */
   readonly retryWhole: boolean;
 }
 
+/** The failures of one target, as {@link planMessage} reads them. */
+export interface TargetFailures<E> {
+  readonly failed: readonly { readonly envelope: E; readonly error: unknown; readonly poison: boolean }[];
+}
+
 /**
- * Decides a message's fate from its apply result. Poison goes to the DLQ at once; retryable failures are
- * retried until `attempt` reaches `maxAttempts`, then dead-lettered with the last reason. A partly failed
- * message is re-sent with only its failed envelopes, per failed target, so successes are not repeated.
+ * Decides a message's fate from its apply (or copy) result. Poison goes to the DLQ at once; retryable
+ * failures are retried until `attempt` reaches `maxAttempts`, then dead-lettered with the last reason. A
+ * partly failed message is re-sent with only its failed envelopes, per failed target, so successes are not
+ * repeated.
  */
-export function planMessage(
-  envelopes: readonly Envelope[],
-  result: ApplyResult,
+export function planMessage<E>(
+  envelopes: readonly E[],
+  result: ReadonlyMap<string, TargetFailures<E>>,
   attempt: number,
   maxAttempts: number,
-): MessagePlan {
-  const plan: MessagePlan = { deadLetter: [], resend: [], retryWhole: false };
+): MessagePlan<E> {
+  const plan: MessagePlan<E> = { deadLetter: [], resend: [], retryWhole: false };
   let retryableCount = 0;
   for (const [targetId, r] of result) {
     const poison = r.failed.filter((f) => f.poison);

@@ -94,17 +94,24 @@ export class DynamoTargetStore implements TargetStore {
 /** How long a tombstone outlives its delete: SQS's longest retention (14 days) plus a day. */
 export const TOMBSTONE_TTL_SECONDS = 15 * 24 * 3600;
 
+/** Prefix of DynamoDB items' tombstones in the state table. */
+export const TOMBSTONE_PREFIX = 'tomb#';
+
 /** Partition key of a key's tombstone in the state table. */
-export function tombstoneKey(hash: string): string {
-  return `tomb#${hash}`;
+export function tombstoneKey(hash: string, prefix = TOMBSTONE_PREFIX): string {
+  return `${prefix}${hash}`;
 }
 
-/** Tombstones in the pair's state table (`pk`, `version`, `ttl`). */
+/**
+ * Tombstones in the pair's state table (`pk` = prefix + key hash, `version`, `ttl`). Pair types keep theirs
+ * under their own prefix, so one state table can hold both.
+ */
 export class DynamoTombstoneStore implements TombstoneStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
+    private readonly prefix: string = TOMBSTONE_PREFIX,
   ) {}
 
   async record(hash: string, version: string): Promise<void> {
@@ -112,7 +119,7 @@ export class DynamoTombstoneStore implements TombstoneStore {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
-          Key: { pk: { S: tombstoneKey(hash) } },
+          Key: { pk: { S: tombstoneKey(hash, this.prefix) } },
           UpdateExpression: 'SET #ver = :v, #ttl = :ttl',
           ConditionExpression: 'attribute_not_exists(#ver) OR #ver < :v',
           ExpressionAttributeNames: { '#ver': 'version', '#ttl': 'ttl' },
@@ -131,7 +138,7 @@ export class DynamoTombstoneStore implements TombstoneStore {
   async newest(hashes: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (let i = 0; i < hashes.length; i += 100) {
-      let keys = hashes.slice(i, i + 100).map((h) => ({ pk: { S: tombstoneKey(h) } }));
+      let keys = hashes.slice(i, i + 100).map((h) => ({ pk: { S: tombstoneKey(h, this.prefix) } }));
       for (let round = 0; keys.length > 0; round++) {
         if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** round)));
         if (round > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${round} rounds`);
@@ -150,7 +157,7 @@ export class DynamoTombstoneStore implements TombstoneStore {
         for (const item of res.Responses?.[this.table] ?? []) {
           const pk = item.pk?.S;
           const version = item.version?.S;
-          if (pk && version) out.set(pk.slice('tomb#'.length), version);
+          if (pk?.startsWith(this.prefix) && version) out.set(pk.slice(this.prefix.length), version);
         }
         keys = (res.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof keys;
       }

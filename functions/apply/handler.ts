@@ -1,19 +1,12 @@
 /**
- * Apply Lambda: a thin adapter from SQS batches to the apply core, on Powertools' BatchProcessor (each
- * message succeeds or fails on its own; partial batch responses report the failures).
+ * Apply Lambda: wires the DynamoDB apply core to the shared SQS message handling (parse, apply to the
+ * message's targets, metrics, re-send / dead-letter / retry).
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SendMessageCommand, type SendMessageCommandInput } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AttributeFilter } from '../shared/attributes';
 import { dynamoClient, requiredEnv, sqsClient } from '../shared/clients';
-import { type Envelope, parseBody } from '../shared/envelope';
-import { RetryableApplyError, reasonOf } from '../shared/errors';
-import { ALL_TARGETS, ATTEMPT_ATTR, deadLetterRequest, resendRequest, TARGET_ATTR } from '../shared/messages';
-import { logger, metricsFor } from '../shared/powertools';
-import { type ApplyDeps, type ApplyResult, applyEnvelopes, planMessage } from './core';
+import { parseBody } from '../shared/envelope';
+import { messageHandler } from '../shared/message-handler';
+import { type ApplyDeps, type ApplyTarget, applyEnvelopes } from './core';
 import { DynamoSourceReader, DynamoTargetStore, DynamoTombstoneStore } from './dynamo-store';
 
 interface TargetEnv {
@@ -24,110 +17,26 @@ interface TargetEnv {
   readonly externalId?: string;
 }
 
-const PAIR = requiredEnv('PAIR_NAME');
-const QUEUE_URL = requiredEnv('QUEUE_URL');
-const DLQ_URL = requiredEnv('DLQ_URL');
-const MAX_ATTEMPTS = Number(process.env.MAX_ATTEMPTS ?? '5');
 const TARGETS = JSON.parse(requiredEnv('TARGETS')) as TargetEnv[];
-const SQS = sqsClient();
+const APPLY_TARGETS: ApplyTarget[] = TARGETS.map((t) => ({
+  id: t.id,
+  store: new DynamoTargetStore(dynamoClient(t), t.table),
+}));
 const DEPS: ApplyDeps = {
-  targets: TARGETS.map((t) => ({ id: t.id, store: new DynamoTargetStore(dynamoClient(t), t.table) })),
+  targets: APPLY_TARGETS,
   tombstones: new DynamoTombstoneStore(dynamoClient({ region: requiredEnv('AWS_REGION') }), requiredEnv('STATE_TABLE')),
   source: new DynamoSourceReader(dynamoClient({ region: requiredEnv('SOURCE_REGION') }), requiredEnv('SOURCE_TABLE')),
   filter: process.env.FILTER ? (JSON.parse(process.env.FILTER) as AttributeFilter) : undefined,
 };
-const METRICS = new Map<string, Metrics>(TARGETS.map((t) => [t.id, metricsFor({ Pair: PAIR, Target: t.id })]));
-const PAIR_METRICS = metricsFor({ Pair: PAIR });
-const processor = new BatchProcessor(EventType.SQS);
-logger.appendKeys({ pair: PAIR });
-
-function emit(result: ApplyResult): void {
-  for (const [targetId, r] of result) {
-    const m = METRICS.get(targetId)!;
-    if (r.applied.length > 0) {
-      m.addMetric('ReplicatedItems', MetricUnit.Count, r.applied.length);
-      m.addMetric(
-        'ReplicatedBytes',
-        MetricUnit.Bytes,
-        r.applied.reduce((s, a) => s + a.bytes, 0),
-      );
-      for (const a of r.applied) {
-        m.addMetric('ReplicationLatency', MetricUnit.Milliseconds, a.latencyMs);
-        m.addMetric('DeliveryLatency', MetricUnit.Milliseconds, a.deliveryMs);
-      }
-    }
-    if (r.stale.length > 0) m.addMetric('StaleSkipped', MetricUnit.Count, r.stale.length);
-    if (r.failed.length > 0) m.addMetric('ApplyErrors', MetricUnit.Count, r.failed.length);
-  }
-}
-
-async function send(input: SendMessageCommandInput): Promise<void> {
-  await SQS.send(new SendMessageCommand(input));
-}
-
-async function deadLetter(
-  body: string,
-  targetId: string,
-  reason: string,
-  errorName: string,
-  attempt: number,
-  count: number,
-) {
-  await send(deadLetterRequest(DLQ_URL, { body, pair: PAIR, targetId, reason, errorName, attempt }));
-  (METRICS.get(targetId) ?? PAIR_METRICS).addMetric('DeadLettered', MetricUnit.Count, count);
-  logger.error('dead-lettered', { target: targetId, envelopes: count, reason, attempt });
-}
-
-async function applyMessage(record: SQSRecord): Promise<void> {
-  const attempt =
-    Number(record.messageAttributes[ATTEMPT_ATTR]?.stringValue ?? '0') +
-    Number(record.attributes.ApproximateReceiveCount);
-  let envelopes: Envelope[];
-  try {
-    envelopes = parseBody(record.body);
-  } catch (err) {
-    // Cannot be applied as it is, ever: to the DLQ with the parse error, the body kept as it came.
-    await deadLetter(record.body, ALL_TARGETS, reasonOf(err), 'MalformedEnvelopeError', attempt, 1);
-    return;
-  }
-  const only = record.messageAttributes[TARGET_ATTR]?.stringValue;
-  const targets = only ? DEPS.targets.filter((t) => t.id === only) : DEPS.targets;
-  if (targets.length === 0) {
-    await deadLetter(
-      record.body,
-      only ?? ALL_TARGETS,
-      `unknown target "${only}" for pair ${PAIR}`,
-      'UnknownTarget',
-      attempt,
-      envelopes.length,
-    );
-    return;
-  }
-  const result = await applyEnvelopes(envelopes, targets, DEPS);
-  emit(result);
-  const plan = planMessage(envelopes, result, attempt, MAX_ATTEMPTS);
-  if (plan.retryWhole) {
-    const first = [...result.values()].flatMap((r) => r.failed)[0];
-    throw new RetryableApplyError(
-      `every envelope failed (attempt ${attempt}): ${reasonOf(first?.error)}`,
-      first?.error,
-    );
-  }
-  for (const r of plan.resend) {
-    await send(resendRequest(QUEUE_URL, { envelopes: r.envelopes, targetId: r.targetId, attempt }));
-    logger.warn('re-sent failed envelopes', { target: r.targetId, envelopes: r.envelopes.length, attempt });
-  }
-  for (const d of plan.deadLetter) {
-    await deadLetter(JSON.stringify(d.envelopes), d.targetId, d.reason, d.errorName, attempt, d.envelopes.length);
-  }
-}
 
 /** Lambda entry point (SQS event source, ReportBatchItemFailures). */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  try {
-    return await processPartialResponse(event, applyMessage, processor, { context, throwOnFullBatchFailure: false });
-  } finally {
-    // Only emitters that hold metrics: an empty flush makes Powertools warn on every invocation.
-    for (const m of [...METRICS.values(), PAIR_METRICS]) if (m.hasStoredMetrics()) m.publishStoredMetrics();
-  }
-};
+export const handler = messageHandler({
+  pair: requiredEnv('PAIR_NAME'),
+  queueUrl: requiredEnv('QUEUE_URL'),
+  dlqUrl: requiredEnv('DLQ_URL'),
+  maxAttempts: Number(process.env.MAX_ATTEMPTS ?? '5'),
+  targets: APPLY_TARGETS,
+  sqs: sqsClient(),
+  parse: parseBody,
+  apply: (envelopes, targets) => applyEnvelopes(envelopes, targets, DEPS),
+});

@@ -36,8 +36,7 @@
  *
  * Clients are hidden behind small store interfaces so the property test can interleave every step.
  */
-import { type ApplyResult, mapLimit, planMessage, type TombstoneStore } from '../apply/core';
-import type { Envelope } from '../shared/envelope';
+import { mapLimit, type TombstoneStore } from '../apply/core';
 import { PoisonRecordError, RetryableApplyError, reasonOf } from '../shared/errors';
 import {
   REP_META_PREFIX,
@@ -591,31 +590,4 @@ function targetById(targets: readonly CopyTarget[], id: string): CopyTarget {
   const t = targets.find((x) => x.id === id);
   if (!t) throw new Error(`unknown target ${id}`);
   return t;
-}
-
-/** What to do with one SQS message after copying its envelopes (apply's MessagePlan, for S3 envelopes). */
-export interface CopyMessagePlan {
-  readonly deadLetter: { targetId: string; envelopes: S3Envelope[]; reason: string; errorName: string }[];
-  readonly resend: { targetId: string; envelopes: S3Envelope[] }[];
-  readonly retryWhole: boolean;
-}
-
-/**
- * Decides a message's fate with apply's {@link planMessage}: poison to the DLQ at once, retryable failures
- * retried until `maxAttempts`, partly failed messages re-sent per failed target with only their failed
- * envelopes. planMessage only moves envelopes around by identity, so S3 envelopes pass through it
- * unchanged; the casts are confined to this adapter.
- */
-export function planCopyMessage(
-  envelopes: readonly S3Envelope[],
-  result: CopyResult,
-  attempt: number,
-  maxAttempts: number,
-): CopyMessagePlan {
-  return planMessage(
-    envelopes as unknown as readonly Envelope[],
-    result as unknown as ApplyResult,
-    attempt,
-    maxAttempts,
-  ) as unknown as CopyMessagePlan;
 }

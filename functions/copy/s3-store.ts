@@ -4,12 +4,7 @@
  * table.
  */
 
-import {
-  BatchGetItemCommand,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AbortMultipartUploadCommand,
   type CompletedPart,
@@ -24,8 +19,8 @@ import {
   type StorageClass,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { mapLimit, type TombstoneStore } from '../apply/core';
-import { TOMBSTONE_TTL_SECONDS } from '../apply/dynamo-store';
+import { mapLimit } from '../apply/core';
+import { DynamoTombstoneStore } from '../apply/dynamo-store';
 import { RetryableApplyError, reasonOf } from '../shared/errors';
 import { REP_VERSION_META } from '../shared/s3-envelope';
 import { isConditionLost, isNotFound, SourceChangedError } from '../shared/s3-errors';
@@ -368,70 +363,9 @@ export function s3TombstoneKey(hash: string): string {
   return `s3tomb#${hash}`;
 }
 
-function isConditionFailure(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException'
-  );
-}
-
 /** S3 tombstones in the pair's state table (`pk` = s3tomb#<key hash>, `version`, `ttl`). */
-export class S3TombstoneStore implements TombstoneStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly table: string,
-    private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
-  ) {}
-
-  async record(hash: string, version: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { pk: { S: s3TombstoneKey(hash) } },
-          UpdateExpression: 'SET #ver = :v, #ttl = :ttl',
-          ConditionExpression: 'attribute_not_exists(#ver) OR #ver < :v',
-          ExpressionAttributeNames: { '#ver': 'version', '#ttl': 'ttl' },
-          ExpressionAttributeValues: {
-            ':v': { S: version },
-            ':ttl': { N: String(this.nowSeconds() + TOMBSTONE_TTL_SECONDS) },
-          },
-        }),
-      );
-    } catch (err) {
-      // An equal or newer tombstone is already there: that is what we wanted.
-      if (!isConditionFailure(err)) throw err;
-    }
-  }
-
-  async newest(hashes: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    const prefix = s3TombstoneKey('');
-    for (let i = 0; i < hashes.length; i += 100) {
-      let keys = hashes.slice(i, i + 100).map((h) => ({ pk: { S: s3TombstoneKey(h) } }));
-      for (let round = 0; keys.length > 0; round++) {
-        if (round > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${round} rounds`);
-        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** round)));
-        const res = await this.client.send(
-          new BatchGetItemCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: keys,
-                ConsistentRead: true,
-                ProjectionExpression: 'pk, #ver',
-                ExpressionAttributeNames: { '#ver': 'version' },
-              },
-            },
-          }),
-        );
-        for (const item of res.Responses?.[this.table] ?? []) {
-          const pk = item.pk?.S;
-          const version = item.version?.S;
-          if (pk?.startsWith(prefix) && version) out.set(pk.slice(prefix.length), version);
-        }
-        keys = (res.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof keys;
-      }
-    }
-    return out;
+export class S3TombstoneStore extends DynamoTombstoneStore {
+  constructor(client: DynamoDBClient, table: string, nowSeconds?: () => number) {
+    super(client, table, nowSeconds, s3TombstoneKey(''));
   }
 }

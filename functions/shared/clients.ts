@@ -17,6 +17,18 @@ export interface ClientTarget {
   readonly externalId?: string;
 }
 
+/** Credentials of the target's role (assumed with its external id), or undefined for the function's own. */
+export function roleCredentials(target: ClientTarget): ReturnType<typeof fromTemporaryCredentials> | undefined {
+  if (!target.roleArn) return undefined;
+  return fromTemporaryCredentials({
+    params: {
+      RoleArn: target.roleArn,
+      RoleSessionName: 'replicator',
+      ...(target.externalId ? { ExternalId: target.externalId } : {}),
+    },
+  });
+}
+
 /** A DynamoDB client for a region, assuming the target's role (with its external id) when it has one. */
 export function dynamoClient(target: ClientTarget): DynamoDBClient {
   const cacheKey = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}`;
@@ -25,15 +37,7 @@ export function dynamoClient(target: ClientTarget): DynamoDBClient {
     client = new DynamoDBClient({
       region: target.region,
       maxAttempts: 3,
-      credentials: target.roleArn
-        ? fromTemporaryCredentials({
-            params: {
-              RoleArn: target.roleArn,
-              RoleSessionName: 'replicator',
-              ...(target.externalId ? { ExternalId: target.externalId } : {}),
-            },
-          })
-        : undefined,
+      credentials: roleCredentials(target),
     });
     dynamo.set(cacheKey, client);
   }

@@ -4,7 +4,6 @@
  * attempts so far, and, on dead letters, the reason.
  */
 import type { SendMessageCommandInput } from '@aws-sdk/client-sqs';
-import type { Envelope } from './envelope';
 
 /** Restricts a message to one target (a re-send after a partial failure, or a redriven dead letter). */
 export const TARGET_ATTR = 'rep-target';
@@ -55,7 +54,7 @@ export function resendDelaySeconds(attempt: number): number {
 /** The SendMessage request that re-sends failed envelopes for one target, with backoff. */
 export function resendRequest(
   queueUrl: string,
-  r: { envelopes: readonly Envelope[]; targetId: string; attempt: number },
+  r: { envelopes: readonly unknown[]; targetId: string; attempt: number },
 ): SendMessageCommandInput {
   return {
     QueueUrl: queueUrl,

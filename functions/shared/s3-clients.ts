@@ -6,8 +6,7 @@
  * addressing.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import type { ClientTarget } from './clients';
+import { type ClientTarget, roleCredentials } from './clients';
 
 const s3 = new Map<string, S3Client>();
 
@@ -25,15 +24,7 @@ export function s3Client(target: ClientTarget): S3Client {
       region: target.region,
       maxAttempts: 3,
       forcePathStyle: hasEndpointOverride(),
-      credentials: target.roleArn
-        ? fromTemporaryCredentials({
-            params: {
-              RoleArn: target.roleArn,
-              RoleSessionName: 'replicator',
-              ...(target.externalId ? { ExternalId: target.externalId } : {}),
-            },
-          })
-        : undefined,
+      credentials: roleCredentials(target),
     });
     s3.set(cacheKey, client);
   }

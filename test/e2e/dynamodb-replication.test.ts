@@ -11,6 +11,7 @@ import { localDynamo, queueDepth, verifyPair } from '../../src/cli/demo';
 import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
 import { redrive } from '../../src/cli/operations';
 import { converged } from '../../src/cli/verify';
+import { eventually } from '../helpers/eventually';
 
 let cloud: LocalCloud;
 let pair: DynamoPairConfig;
@@ -31,23 +32,6 @@ afterAll(async () => {
 const src = () => localDynamo(cloud.endpoint, 'us-east-1');
 const eu = () => localDynamo(cloud.endpoint, 'eu-west-1');
 const ap = () => localDynamo(cloud.endpoint, 'ap-northeast-1');
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 500));
-    last = await fn();
-  }
-  return last;
-}
 
 async function waitConverged() {
   return eventually(

@@ -16,6 +16,7 @@ import type { S3PairConfig } from '../../lib/config';
 import { isConverged, localS3, verifyBucketPair } from '../../src/cli/demo';
 import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
 import { applyS3Op, makeS3Workload } from '../../src/cli/s3-workload';
+import { eventually } from '../helpers/eventually';
 
 let cloud: LocalCloud;
 let pair: S3PairConfig;
@@ -35,23 +36,6 @@ afterAll(async () => {
 
 const src = () => localS3(cloud.endpoint, 'us-east-1');
 const eu = () => localS3(cloud.endpoint, 'eu-west-1');
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last).slice(0, 800)}`);
-    await new Promise((r) => setTimeout(r, 1000));
-    last = await fn();
-  }
-  return last;
-}
 
 const waitConverged = () =>
   eventually(

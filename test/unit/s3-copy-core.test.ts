@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { planMessage } from '../../functions/apply/core';
 import {
   type CopyDeps,
   type CopySettings,
@@ -9,7 +10,6 @@ import {
   newestPerObject,
   type ObjectIntegrity,
   planCopy,
-  planCopyMessage,
   verifyCopy,
 } from '../../functions/copy/core';
 import { s3KeyHash } from '../../functions/shared/s3-envelope';
@@ -417,7 +417,7 @@ describe('copyEnvelopes', () => {
   });
 });
 
-describe('planCopyMessage', () => {
+describe('planMessage with S3 envelopes', () => {
   it('re-sends only the failed envelopes, to the failed target', () => {
     const e1 = s3Envelope({ key: 'a' });
     const e2 = s3Envelope({ key: 'b' });
@@ -427,7 +427,7 @@ describe('planCopyMessage', () => {
       ['t1', { applied: [applied(e1)], stale: [], failed: [{ envelope: e2, error, poison: false }] }],
       ['t2', { applied: [applied(e1), applied(e2)], stale: [], failed: [] }],
     ]);
-    expect(planCopyMessage([e1, e2], result, 1, 5)).toEqual({
+    expect(planMessage([e1, e2], result, 1, 5)).toEqual({
       deadLetter: [],
       resend: [{ targetId: 't1', envelopes: [e2] }],
       retryWhole: false,
