@@ -47,8 +47,11 @@ export class MalformedEnvelopeError extends Error {
   }
 }
 
-/** Parses a message body into its envelopes, or throws {@link MalformedEnvelopeError} saying what is wrong. */
-export function parseBody(body: string): Envelope[] {
+/**
+ * Parses a message body (one envelope or an array) with a schema, or throws {@link MalformedEnvelopeError}
+ * naming the envelope and the field that is wrong.
+ */
+export function parseEnvelopes<E>(body: string, schema: z.ZodType): E[] {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -58,14 +61,19 @@ export function parseBody(body: string): Envelope[] {
   const list = Array.isArray(json) ? json : [json];
   if (list.length === 0) throw new MalformedEnvelopeError('body is an empty array');
   return list.map((item, i) => {
-    const r = envelopeSchema.safeParse(item);
+    const r = schema.safeParse(item);
     if (!r.success) {
       const first = r.error.issues[0];
       const where = first ? first.path.join('.') || '(envelope)' : '(envelope)';
       throw new MalformedEnvelopeError(`envelope ${i}: ${where}: ${first?.message ?? 'invalid'}`);
     }
-    return r.data as Envelope;
+    return r.data as E;
   });
+}
+
+/** Parses a message body into its DynamoDB envelopes (see {@link parseEnvelopes}). */
+export function parseBody(body: string): Envelope[] {
+  return parseEnvelopes<Envelope>(body, envelopeSchema);
 }
 
 /**

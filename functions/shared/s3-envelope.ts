@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { MalformedEnvelopeError } from './envelope';
+import { MalformedEnvelopeError, parseEnvelopes } from './envelope';
 
 /** What an S3 event says about the object it concerns. */
 export interface S3ObjectRef {
@@ -71,23 +71,7 @@ const envelopeSchema = z.object({
 
 /** Parses a message body into its S3 envelopes, or throws {@link MalformedEnvelopeError} saying what is wrong. */
 export function parseS3Body(body: string): S3Envelope[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (err) {
-    throw new MalformedEnvelopeError(`body is not JSON: ${(err as Error).message}`);
-  }
-  const list = Array.isArray(json) ? json : [json];
-  if (list.length === 0) throw new MalformedEnvelopeError('body is an empty array');
-  return list.map((item, i) => {
-    const r = envelopeSchema.safeParse(item);
-    if (!r.success) {
-      const first = r.error.issues[0];
-      const where = first ? first.path.join('.') || '(envelope)' : '(envelope)';
-      throw new MalformedEnvelopeError(`envelope ${i}: ${where}: ${first?.message ?? 'invalid'}`);
-    }
-    return r.data as S3Envelope;
-  });
+  return parseEnvelopes<S3Envelope>(body, envelopeSchema);
 }
 
 /** The version of an event that has a sequencer: `s` + 32 upper-case hex digits. */
