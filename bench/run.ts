@@ -9,6 +9,11 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
     describe: 'DynamoDB replication on the local cloud (moto) and the capture/apply cores in-process',
     run: async () => (await import('./dynamodb')).runDynamoBenchmark(),
   },
+  s3: {
+    describe:
+      "S3 copies on the local cloud: Replicator's copier vs aws s3 sync and rclone; a large object's multipart copy",
+    run: async () => (await import('./s3')).runS3Benchmark(),
+  },
 };
 
 async function main(): Promise<void> {
