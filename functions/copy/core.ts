@@ -272,6 +272,12 @@ export type WriteGuard = { readonly ifMatch: string } | { readonly ifNoneMatch: 
 /** Outcome of one conditional write: done, or the target changed since it was read. */
 export type GuardedOutcome = 'done' | 'conflict';
 
+/**
+ * Outcome of a conditional copy: as {@link GuardedOutcome}, or done with what the copy's own response says
+ * of the object it wrote (CopyObject returns its ETag and requested checksum), which spares a HEAD.
+ */
+export type CopyOutcomeDetail = GuardedOutcome | { readonly written: Omit<ObjectIntegrity, 'size'> };
+
 /** The pair's source bucket. */
 export interface SourceBucket {
   /** HEAD of the object (of this version when given); undefined when it does not exist (anymore). */
@@ -292,7 +298,7 @@ export interface TargetBucket {
     plan: CopyPlan,
     metadata: Record<string, string>,
     guard: WriteGuard,
-  ): Promise<GuardedOutcome>;
+  ): Promise<CopyOutcomeDetail>;
   /** Deletes the current object if its ETag is still `etag` (a delete marker on a versioned target). */
   delete(key: string, etag: string): Promise<GuardedOutcome>;
 }
@@ -414,7 +420,19 @@ export async function copyIfNewer(
       )
         return { outcome: 'stale', unverified: false };
     }
-    if ((await target.copy(source, plan, metadata, guardFor(current))) === 'conflict') continue;
+    const done = await target.copy(source, plan, metadata, guardFor(current));
+    if (done === 'conflict') continue;
+    if (typeof done === 'object') {
+      // The response describes exactly what this copy wrote; its size is the source's by construction,
+      // so a checksum or MD5 ETag match settles it. Anything less falls back to a HEAD below.
+      const fromResponse = verifyCopy(source, { ...done.written, size: source.size }, plan.checksumAlgorithm);
+      if (fromResponse.status === 'verified') return { outcome: 'applied', unverified: false };
+      if (fromResponse.status === 'mismatch') {
+        throw new IntegrityError(
+          `copy of version ${envelope.version} does not match its source: ${fromResponse.reason}`,
+        );
+      }
+    }
     const copied = await target.head(source.key);
     // Replaced (or removed) by a newer envelope already: that one verifies its own copy.
     if (copied?.version !== envelope.version) return { outcome: 'applied', unverified: false };

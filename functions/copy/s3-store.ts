@@ -26,6 +26,7 @@ import { REP_VERSION_META } from '../shared/s3-envelope';
 import { isConditionLost, isNotFound, SourceChangedError } from '../shared/s3-errors';
 import type {
   ChecksumAlgorithm,
+  CopyOutcomeDetail,
   CopyPlan,
   GuardedOutcome,
   ObjectHeaders,
@@ -186,7 +187,7 @@ export class S3TargetBucket implements TargetBucket {
     plan: CopyPlan,
     metadata: Record<string, string>,
     guard: WriteGuard,
-  ): Promise<GuardedOutcome> {
+  ): Promise<CopyOutcomeDetail> {
     return plan.mode === 'single'
       ? this.copySingle(source, plan, metadata, guard)
       : this.copyMultipart(source, plan, metadata, guard);
@@ -217,7 +218,7 @@ export class S3TargetBucket implements TargetBucket {
     plan: CopyPlan,
     metadata: Record<string, string>,
     guard: WriteGuard,
-  ): Promise<GuardedOutcome> {
+  ): Promise<CopyOutcomeDetail> {
     let tagging: { TaggingDirective: 'COPY' } | { TaggingDirective: 'REPLACE'; Tagging?: string } = {
       TaggingDirective: 'COPY',
     };
@@ -228,7 +229,7 @@ export class S3TargetBucket implements TargetBucket {
       };
     }
     try {
-      await this.client.send(
+      const res = await this.client.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: source.key,
@@ -243,7 +244,17 @@ export class S3TargetBucket implements TargetBucket {
           ...this.sourceGuard(source),
         }),
       );
-      return 'done';
+      const r = res.CopyObjectResult;
+      return r?.ETag
+        ? {
+            written: {
+              etag: r.ETag,
+              checksums: checksumsOf(r),
+              ...(r.ChecksumType ? { checksumType: r.ChecksumType } : {}),
+              ...(res.ServerSideEncryption ? { sse: res.ServerSideEncryption } : {}),
+            },
+          }
+        : 'done';
     } catch (err) {
       if (!isConditionLost(err)) throw err;
       // 412 is either condition's: the source's ETag moved on (stale) or the target changed (decide again).

@@ -119,7 +119,11 @@ function fakeS3() {
       ChecksumCRC32: corruptCopies ? 'BAD=' : src.ChecksumCRC32,
       Metadata: input.Metadata,
     });
-    return { CopyObjectResult: { ETag: src.ETag } };
+    // As S3 does: the response carries the new object's ETag and the checksum the copy asked for.
+    const checksum = corruptCopies ? 'BAD=' : src.ChecksumCRC32;
+    return {
+      CopyObjectResult: { ETag: src.ETag, ...(input.ChecksumAlgorithm === 'CRC32' ? { ChecksumCRC32: checksum } : {}) },
+    };
   });
   s3.on(GetObjectTaggingCommand).resolves({
     TagSet: [
@@ -312,6 +316,16 @@ describe('copy handler', () => {
     expect(res.batchItemFailures).toEqual([]);
     expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
     expect(metric('StaleSkipped')).toBe(2);
+  });
+
+  it('verifies a single-part copy from the CopyObject response, without a second HEAD of the target', async () => {
+    put('training-data', KEY, sourceObject(SMALL));
+    const res = await handler({ Records: [sqsRecord(JSON.stringify(s3Envelope({ key: KEY })))] }, context);
+    expect(res.batchItemFailures).toEqual([]);
+    const targetHeads = s3.commandCalls(HeadObjectCommand).filter((c) => c.args[0].input.Bucket === 'training-data-eu');
+    expect(targetHeads).toHaveLength(1);
+    expect(metric('ReplicatedItems')).toBe(2);
+    expect(metric('UnverifiedCopies')).toBe(0);
   });
 
   it('retries a copy whose checksum does not match its source, then dead-letters it with the reason', async () => {
