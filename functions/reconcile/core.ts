@@ -1,0 +1,535 @@
+/**
+ * Reconcile core (DynamoDB): compares a source table with its targets by canonical checksum, finds missing,
+ * extra and different items, and (when repair is on) re-enqueues the source's state through the normal
+ * apply path.
+ *
+ * Segment `n` of a source scan and segment `n` of a target scan do not cover the same keys (segments
+ * split by hash of the key over each table's own partitions), so the two sides are never compared page
+ * against page. Instead:
+ * - the source scan finds missing and different items: each page's keys are looked up on every target
+ *   with batch gets and checksums compared;
+ * - each target's scan finds extra items: each page's keys are looked up in the source.
+ * Every suspect is read again with a consistent read on both sides before it counts, and one whose source
+ * changed since the scan is an in-flight write, not a mismatch. Reads are paced by a {@link ReadBudget};
+ * progress is checkpointed after every page so a run continues across invocations.
+ *
+ * Pure logic: tables, the checkpoint store and the repair queue are passed in.
+ */
+import { mapLimit } from '../apply/core';
+import { type AttributeFilter, type AttrMap, canonicalKey } from '../shared/attributes';
+import type { Envelope } from '../shared/envelope';
+import { estimateReadUnits, type ReadBudget } from './budget';
+import {
+  type CheckpointStore,
+  canResume,
+  isComplete,
+  newCheckpoint,
+  planSegments,
+  type ReconcileCheckpoint,
+  type SegmentPlan,
+  SOURCE_SCAN,
+  type TargetCounts,
+  targetScan,
+} from './checkpoint';
+import { itemChecksum, keyOf } from './checksum';
+import { buildRepairEnvelopes, type RepairFinding } from './repair';
+
+/** One page of a segmented scan. */
+export interface ScanPage {
+  readonly items: AttrMap[];
+  /** Start key of the next page; absent on the segment's last page. */
+  readonly lastKey?: AttrMap;
+  /** Read units DynamoDB reported (ReturnConsumedCapacity). @default - estimated from the items' size */
+  readonly consumedUnits?: number;
+}
+
+/** A table as the reconciler reads it. */
+export interface TableReader {
+  /** One page of segment `segment` of a parallel scan (eventually consistent). */
+  scanPage(segment: number, totalSegments: number, startKey: AttrMap | undefined, limit: number): Promise<ScanPage>;
+  /**
+   * The items of these keys that exist, in any order (BatchGetItem, eventually consistent; at most
+   * `getBatchSize` keys per call; unprocessed keys retried by the reader).
+   */
+  getMany(keys: readonly AttrMap[]): Promise<AttrMap[]>;
+  /** The item of this key, read with a strongly consistent read. */
+  getConsistent(key: AttrMap): Promise<AttrMap | undefined>;
+}
+
+/** A target as the reconciler sees it. */
+export interface ReconcileTarget {
+  /** Stable id (e.g. `eu-west-1/orders`): the report's and the checkpoint's name for it. */
+  readonly id: string;
+  readonly reader: TableReader;
+}
+
+/** What reconcile needs. */
+export interface ReconcileDeps {
+  readonly pair: string;
+  /** Source region: the origin of repair envelopes. */
+  readonly origin: string;
+  /** Key attribute names of the tables. */
+  readonly keyNames: readonly string[];
+  /** The pair's attribute filter, applied to source items before comparing. @default - every attribute */
+  readonly filter?: AttributeFilter;
+  readonly source: TableReader;
+  readonly targets: readonly ReconcileTarget[];
+  readonly store: CheckpointStore;
+  /** Paces every read. @default - reads are not paced */
+  readonly budget?: ReadBudget;
+  /** Parallel scan segments per table. @default 4 */
+  readonly totalSegments?: number;
+  /** Items per scan page. @default 500 */
+  readonly pageSize?: number;
+  /** Keys per batch get (BatchGetItem takes 100 at most). @default 100 */
+  readonly getBatchSize?: number;
+  /** Segments scanned at the same time. @default - totalSegments */
+  readonly concurrency?: number;
+  /** Re-enqueue the source's state for what differs. @default false - findings are only reported */
+  readonly repair?: boolean;
+  /** With repair, delete target items the source does not have. @default false - extras are only reported */
+  readonly deleteExtra?: boolean;
+  /** Sends repair envelopes (through packMessages/sendMessages); required when `repair` is on. */
+  readonly enqueue?: (envelopes: readonly Envelope[]) => Promise<void>;
+  /**
+   * Wait before re-reading suspects, so writes already on their way through the queue can land.
+   * @default 0 - suspects are re-read at once
+   */
+  readonly recheckDelayMs?: number;
+  /** Keys kept per target and kind for the report. @default 20 */
+  readonly maxSamples?: number;
+  /** Clock (epoch ms). @default - Date.now */
+  readonly now?: () => number;
+  /** Waits this many ms. @default - setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Which side a scan reads: the source (missing/different) or one target (extra). */
+export type ScanSide = { readonly kind: 'source' } | { readonly kind: 'target'; readonly targetId: string };
+
+/** A confirmed difference on one target. */
+export interface Finding {
+  readonly target: string;
+  readonly kind: 'missing' | 'extra' | 'different';
+  readonly key: AttrMap;
+}
+
+/** What checking one page found. */
+export interface PageOutcome {
+  /** Count increments per target id. */
+  readonly counts: Record<string, TargetCounts>;
+  readonly findings: Finding[];
+  /** Findings with the source state repair needs (one per key). */
+  readonly repairs: RepairFinding[];
+  /** When the suspects' source items were re-read (epoch ms): the repair version derives from it. */
+  readonly readAt: number;
+}
+
+/** A segment's progress after a page. */
+export interface SegmentStep {
+  readonly segment: number;
+  readonly lastKey?: AttrMap;
+  readonly done: boolean;
+  readonly outcome: PageOutcome;
+}
+
+/** A reconcile run configuration that cannot work. */
+export class ReconcileConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReconcileConfigError';
+  }
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function zeroCounts(ids: readonly string[]): Record<string, TargetCounts> {
+  const out: Record<string, TargetCounts> = {};
+  for (const id of ids)
+    out[id] = { checked: 0, matched: 0, missing: 0, extra: 0, different: 0, inFlight: 0, repaired: 0 };
+  return out;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** A table reader whose every call waits for, then charges, the read budget. */
+function paced(reader: TableReader, budget: ReadBudget | undefined): TableReader {
+  if (!budget) return reader;
+  return {
+    async scanPage(segment, total, startKey, limit) {
+      await budget.acquire();
+      const page = await reader.scanPage(segment, total, startKey, limit);
+      budget.charge(page.consumedUnits ?? estimateReadUnits(page.items, { consistent: false, perItem: false }));
+      return page;
+    },
+    async getMany(keys) {
+      await budget.acquire();
+      const items = await reader.getMany(keys);
+      // Keys not found still cost a read each.
+      const misses = Math.max(0, keys.length - items.length) * 0.5;
+      budget.charge(estimateReadUnits(items, { consistent: false, perItem: true }) + misses);
+      return items;
+    },
+    async getConsistent(key) {
+      await budget.acquire();
+      const item = await reader.getConsistent(key);
+      budget.charge(estimateReadUnits(item ? [item] : [], { consistent: true, perItem: true }));
+      return item;
+    },
+  };
+}
+
+/** Context shared by the pages of one run. */
+interface Ctx {
+  readonly deps: ReconcileDeps;
+  readonly source: TableReader;
+  readonly targets: readonly ReconcileTarget[];
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+function makeCtx(deps: ReconcileDeps): Ctx {
+  return {
+    deps,
+    source: paced(deps.source, deps.budget),
+    targets: deps.targets.map((t) => ({ id: t.id, reader: paced(t.reader, deps.budget) })),
+    now: deps.now ?? Date.now,
+    sleep: deps.sleep ?? realSleep,
+  };
+}
+
+/** Looks keys up with batch gets; returns canonical key → item. */
+async function lookUp(reader: TableReader, keys: readonly AttrMap[], ctx: Ctx): Promise<Map<string, AttrMap>> {
+  const keyNames = ctx.deps.keyNames;
+  const found = new Map<string, AttrMap>();
+  for (const batch of chunks(keys, ctx.deps.getBatchSize ?? 100)) {
+    for (const item of await reader.getMany(batch)) {
+      const key = keyOf(item, keyNames);
+      if (key) found.set(canonicalKey(key), item);
+    }
+  }
+  return found;
+}
+
+function sourceSum(item: AttrMap, deps: ReconcileDeps): string {
+  return itemChecksum(item, { keyNames: deps.keyNames, filter: deps.filter });
+}
+
+/** Checks one source page against every target: missing and different items. */
+async function checkSourcePage(ctx: Ctx, items: readonly AttrMap[]): Promise<PageOutcome> {
+  const { deps } = ctx;
+  const ids = ctx.targets.map((t) => t.id);
+  const counts = zeroCounts(ids);
+  const findings: Finding[] = [];
+  const repairs: RepairFinding[] = [];
+  const scanned = new Map<string, { key: AttrMap; sum: string }>();
+  for (const item of items) {
+    const key = keyOf(item, deps.keyNames);
+    if (key) scanned.set(canonicalKey(key), { key, sum: sourceSum(item, deps) });
+  }
+  const keys = [...scanned.values()].map((s) => s.key);
+  // Canonical key → the targets where it looks wrong.
+  const suspects = new Map<string, ReconcileTarget[]>();
+  await Promise.all(
+    ctx.targets.map(async (target) => {
+      const found = await lookUp(target.reader, keys, ctx);
+      const c = counts[target.id]!;
+      for (const [ck, s] of scanned) {
+        const there = found.get(ck);
+        if (there !== undefined && itemChecksum(there) === s.sum) {
+          c.checked++;
+          c.matched++;
+        } else {
+          const list = suspects.get(ck) ?? [];
+          list.push(target);
+          suspects.set(ck, list);
+        }
+      }
+    }),
+  );
+  const delay = deps.recheckDelayMs ?? 0;
+  if (suspects.size > 0 && delay > 0) await ctx.sleep(delay);
+  const readAt = ctx.now();
+  await mapLimit([...suspects], 16, async ([ck, targets]) => {
+    const s = scanned.get(ck)!;
+    const now = await ctx.source.getConsistent(s.key);
+    if (now === undefined) {
+      // Deleted since the scan: the delete is on its way; each target's own scan judges what is left.
+      for (const target of targets) counts[target.id]!.inFlight++;
+      return;
+    }
+    const nowSum = sourceSum(now, deps);
+    let repairKind: 'missing' | 'different' | undefined;
+    await Promise.all(
+      targets.map(async (target) => {
+        const c = counts[target.id]!;
+        const there = await target.reader.getConsistent(s.key);
+        if (there !== undefined && itemChecksum(there) === nowSum) {
+          c.checked++;
+          c.matched++;
+          return;
+        }
+        if (nowSum !== s.sum) {
+          // Changed since the scan: an in-flight write, not a mismatch.
+          c.inFlight++;
+          return;
+        }
+        const kind = there === undefined ? 'missing' : 'different';
+        c.checked++;
+        c[kind]++;
+        findings.push({ target: target.id, kind, key: s.key });
+        if (repairKind !== 'different') repairKind = kind;
+      }),
+    );
+    if (repairKind) repairs.push({ kind: repairKind, key: s.key, sourceItem: now });
+  });
+  return { counts, findings, repairs, readAt };
+}
+
+/** Checks one page of a target against the source: extra items. */
+async function checkTargetPage(ctx: Ctx, target: ReconcileTarget, items: readonly AttrMap[]): Promise<PageOutcome> {
+  const { deps } = ctx;
+  const counts = zeroCounts(ctx.targets.map((t) => t.id));
+  const c = counts[target.id]!;
+  const findings: Finding[] = [];
+  const repairs: RepairFinding[] = [];
+  const scanned = new Map<string, AttrMap>();
+  for (const item of items) {
+    const key = keyOf(item, deps.keyNames);
+    if (key) scanned.set(canonicalKey(key), key);
+  }
+  const inSource = await lookUp(ctx.source, [...scanned.values()], ctx);
+  const suspects = [...scanned].filter(([ck]) => !inSource.has(ck));
+  const delay = deps.recheckDelayMs ?? 0;
+  if (suspects.length > 0 && delay > 0) await ctx.sleep(delay);
+  const readAt = ctx.now();
+  await mapLimit(suspects, 16, async ([, key]) => {
+    const [src, there] = await Promise.all([ctx.source.getConsistent(key), target.reader.getConsistent(key)]);
+    if (src !== undefined || there === undefined) {
+      // Created in the source, or deleted from the target, since the scan: in flight.
+      c.inFlight++;
+      return;
+    }
+    c.checked++;
+    c.extra++;
+    findings.push({ target: target.id, kind: 'extra', key });
+    repairs.push({ kind: 'extra', key });
+  });
+  return { counts, findings, repairs, readAt };
+}
+
+/**
+ * Scans one segment of one side page by page from `plan.startKey`, checking each page; calls `onPage`
+ * after each (where the caller repairs and checkpoints) and stops early when `shouldStop` says so.
+ * Returns where the segment is.
+ */
+export async function compareSegment(
+  deps: ReconcileDeps,
+  side: ScanSide,
+  plan: SegmentPlan,
+  hooks: {
+    readonly shouldStop?: () => boolean;
+    readonly onPage?: (step: SegmentStep) => Promise<void>;
+  } = {},
+): Promise<{ done: boolean; lastKey?: AttrMap }> {
+  const ctx = makeCtx(deps);
+  const total = deps.totalSegments ?? 4;
+  const limit = deps.pageSize ?? 500;
+  const target = side.kind === 'target' ? ctx.targets.find((t) => t.id === side.targetId) : undefined;
+  if (side.kind === 'target' && !target) throw new ReconcileConfigError(`unknown target "${side.targetId}"`);
+  const reader = target ? target.reader : ctx.source;
+  let startKey = plan.startKey;
+  for (;;) {
+    if (hooks.shouldStop?.()) return startKey ? { done: false, lastKey: startKey } : { done: false };
+    const page = await reader.scanPage(plan.segment, total, startKey, limit);
+    const outcome = target ? await checkTargetPage(ctx, target, page.items) : await checkSourcePage(ctx, page.items);
+    const done = page.lastKey === undefined;
+    await hooks.onPage?.({ segment: plan.segment, ...(page.lastKey ? { lastKey: page.lastKey } : {}), done, outcome });
+    if (done) return { done: true };
+    startKey = page.lastKey;
+  }
+}
+
+/** One target's part of a run report. */
+export interface TargetReport extends TargetCounts {
+  readonly target: string;
+  /** matched / checked (1 when nothing was checked). */
+  readonly consistencyRatio: number;
+  /** The first keys found of each kind. */
+  readonly samples: { readonly missing: AttrMap[]; readonly extra: AttrMap[]; readonly different: AttrMap[] };
+}
+
+/** The run report (kept in the pair's state, published as metrics). */
+export interface RunReport {
+  readonly pair: string;
+  readonly complete: boolean;
+  readonly startedAt: number;
+  /** Absent while the run has work left. */
+  readonly finishedAt?: number;
+  /** Start to finish (or to now, while running), ms. */
+  readonly durationMs: number;
+  /** Time spent in invocations, ms. */
+  readonly activeMs: number;
+  readonly invocations: number;
+  readonly targets: TargetReport[];
+  readonly checked: number;
+  readonly matched: number;
+  /** missing + extra + different over all targets. */
+  readonly mismatched: number;
+  readonly repaired: number;
+  /** matched / checked over all targets (1 when nothing was checked). */
+  readonly consistencyRatio: number;
+}
+
+const ratio = (matched: number, checked: number) => (checked === 0 ? 1 : matched / checked);
+
+/** Builds the report of a run from its checkpoint. */
+export function buildReport(cp: ReconcileCheckpoint, now: number): RunReport {
+  const targets: TargetReport[] = Object.entries(cp.counts).map(([target, c]) => ({
+    target,
+    ...c,
+    consistencyRatio: ratio(c.matched, c.checked),
+    samples: cp.samples[target] ?? { missing: [], extra: [], different: [] },
+  }));
+  const sum = (f: (t: TargetReport) => number) => targets.reduce((n, t) => n + f(t), 0);
+  const checked = sum((t) => t.checked);
+  const matched = sum((t) => t.matched);
+  return {
+    pair: cp.pair,
+    complete: cp.finishedAt !== undefined,
+    startedAt: cp.startedAt,
+    ...(cp.finishedAt !== undefined ? { finishedAt: cp.finishedAt } : {}),
+    durationMs: (cp.finishedAt ?? now) - cp.startedAt,
+    activeMs: cp.activeMs,
+    invocations: cp.invocations,
+    targets,
+    checked,
+    matched,
+    mismatched: sum((t) => t.missing + t.extra + t.different),
+    repaired: sum((t) => t.repaired),
+    consistencyRatio: ratio(matched, checked),
+  };
+}
+
+/** What one invocation of {@link runReconcile} did. */
+export interface ReconcileResult {
+  /** Whether the run finished (otherwise the next invocation continues from `checkpoint`). */
+  readonly complete: boolean;
+  readonly checkpoint: ReconcileCheckpoint;
+  /** The report so far (final when `complete`). */
+  readonly report: RunReport;
+  /** Pages checked in this invocation. */
+  readonly pages: number;
+}
+
+/** Options of one invocation. */
+export interface RunOptions {
+  /** Epoch ms by which the invocation must have returned (e.g. now + remaining Lambda time - margin). */
+  readonly deadlineMs: number;
+}
+
+/**
+ * Runs (or continues) a reconcile run until it is done or the deadline is near: a page is started only if
+ * the longest page so far would still end before `deadlineMs`. The checkpoint is saved after every page
+ * (after its repair envelopes were enqueued), so an invocation that dies redoes at most one page per
+ * segment; the next invocation continues where this one stopped.
+ */
+export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promise<ReconcileResult> {
+  const ctx = makeCtx(deps);
+  const { now } = ctx;
+  const started = now();
+  const ids = deps.targets.map((t) => t.id);
+  const total = deps.totalSegments ?? 4;
+  if (deps.repair && !deps.enqueue) throw new ReconcileConfigError('repair is on but no enqueue function was given');
+  if (new Set(ids).size !== ids.length) throw new ReconcileConfigError(`target ids repeat: ${ids.join(', ')}`);
+  if (deps.keyNames.length === 0) throw new ReconcileConfigError('keyNames must name the key attributes');
+
+  const saved = await deps.store.load();
+  const cp: ReconcileCheckpoint =
+    saved && canResume(saved, deps.pair, ids, total)
+      ? structuredClone(saved)
+      : newCheckpoint(deps.pair, ids, total, started);
+  cp.invocations++;
+  const maxSamples = deps.maxSamples ?? 20;
+
+  let longestPageMs = 0;
+  let pages = 0;
+  let failed = false;
+  let saving = Promise.resolve();
+  const save = () => {
+    const snapshot = structuredClone(cp);
+    saving = saving.then(() => deps.store.save(snapshot));
+    return saving;
+  };
+  const shouldStop = () => failed || now() + longestPageMs >= opts.deadlineMs;
+
+  const units: { scan: string; side: ScanSide; plan: SegmentPlan }[] = [];
+  for (const plan of planSegments(total, cp.scans[SOURCE_SCAN]))
+    units.push({ scan: SOURCE_SCAN, side: { kind: 'source' }, plan });
+  for (const id of ids) {
+    const scan = targetScan(id);
+    for (const plan of planSegments(total, cp.scans[scan]))
+      units.push({ scan, side: { kind: 'target', targetId: id }, plan });
+  }
+
+  try {
+    await mapLimit(units, deps.concurrency ?? total, async (unit) => {
+      if (shouldStop()) return;
+      let pageStart = now();
+      await compareSegment(deps, unit.side, unit.plan, {
+        shouldStop,
+        onPage: async (step) => {
+          const o = step.outcome;
+          const repairable = deps.repair ? o.findings.filter((f) => f.kind !== 'extra' || deps.deleteExtra) : [];
+          if (repairable.length > 0) {
+            const envelopes = buildRepairEnvelopes(o.repairs, {
+              pair: deps.pair,
+              origin: deps.origin,
+              keyNames: deps.keyNames,
+              ...(deps.filter ? { filter: deps.filter } : {}),
+              deleteExtra: deps.deleteExtra ?? false,
+              readAt: o.readAt,
+              capturedAt: now(),
+            });
+            if (envelopes.length > 0) await deps.enqueue!(envelopes);
+          }
+          for (const [id, delta] of Object.entries(o.counts)) {
+            const c = cp.counts[id]!;
+            for (const k of Object.keys(delta) as (keyof TargetCounts)[]) c[k] += delta[k];
+          }
+          for (const f of repairable) cp.counts[f.target]!.repaired++;
+          for (const f of o.findings) {
+            const list = cp.samples[f.target]?.[f.kind];
+            if (list && list.length < maxSamples) list.push(f.key);
+          }
+          cp.scans[unit.scan]![step.segment] = step.lastKey
+            ? { done: step.done, lastKey: step.lastKey }
+            : { done: step.done };
+          pages++;
+          const t = now();
+          longestPageMs = Math.max(longestPageMs, t - pageStart);
+          pageStart = t;
+          await save();
+        },
+      });
+    });
+  } catch (err) {
+    failed = true;
+    await saving;
+    throw err;
+  }
+  await saving;
+  cp.activeMs += now() - started;
+  if (isComplete(cp)) cp.finishedAt = now();
+  await save();
+  return {
+    complete: cp.finishedAt !== undefined,
+    checkpoint: structuredClone(cp),
+    report: buildReport(cp, now()),
+    pages,
+  };
+}
