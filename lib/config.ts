@@ -237,12 +237,21 @@ const reconcileSchema = z.strictObject({
   repair: z.boolean(),
 });
 
+const alarmsSchema = z.strictObject({
+  /** Address subscribed to the alarm topic (it must confirm the subscription). */
+  email: z.email('must be an e-mail address').optional(),
+  /** p99 ReplicationLatency (milliseconds, over 5 minutes) above which a target's latency alarm fires. */
+  latencyP99Ms: z.int().min(1000).max(3_600_000).optional(),
+});
+
 const configSchema = z.strictObject({
   sourceRegion: regionSchema,
   /** Account the stacks deploy to; the CDK default account when omitted. */
   account: accountSchema.optional(),
   pairs: z.array(pairSchema).min(1, 'must list at least one pair'),
   reconcile: reconcileSchema.optional(),
+  /** Where alarms go and their thresholds. */
+  alarms: alarmsSchema.optional(),
 });
 
 /** A replication config as written by the user (JSON file or stack props). */
@@ -267,6 +276,14 @@ export type S3PairOptions = z.output<typeof s3PairOptionsSchema>;
 export type PairConfig = z.output<typeof pairSchema>;
 /** A validated target of any pair type. */
 export type TargetConfig = DynamoTargetConfig | S3TargetConfig;
+
+/** Alarm settings of a deployment. */
+export type AlarmsConfig = z.output<typeof alarmsSchema>;
+
+/** Defaults of {@link AlarmsConfig}; `email` has none (no subscription). */
+export const ALARMS_DEFAULTS: Required<Omit<AlarmsConfig, 'email'>> = {
+  latencyP99Ms: 60_000,
+};
 
 /** Defaults of {@link PairOptions}; each is documented where the option is declared. */
 export const PAIR_DEFAULTS: Required<PairOptions> = {

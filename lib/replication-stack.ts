@@ -1,12 +1,15 @@
 /**
  * The source-region stack: one {@link TablePair} per DynamoDB pair and one {@link BucketPair} per S3 pair of
- * the config, plus one access-log bucket shared by the source buckets it creates.
+ * the config, plus one access-log bucket shared by the source buckets it creates, the alarm topic every pair's
+ * alarms notify and the `replicator` dashboard.
  */
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { parseConfig, type ReplicationConfig, type ReplicationConfigInput } from './config';
+import { ALARMS_DEFAULTS, parseConfig, type ReplicationConfig, type ReplicationConfigInput, targetId } from './config';
 import { AccessLogsBucket } from './constructs/access-logs-bucket';
+import { AlarmTopic } from './constructs/alarm-topic';
 import { BucketPair } from './constructs/bucket-pair';
+import { ReplicatorDashboard } from './constructs/dashboard';
 import { pascalCase } from './constructs/names';
 import { TablePair } from './constructs/table-pair';
 
@@ -29,6 +32,10 @@ export class ReplicationStack extends Stack {
   readonly pairs: ReadonlyMap<string, TablePair | BucketPair>;
   /** Receives the server access logs of the source buckets this stack creates (only when it creates one). */
   readonly accessLogs: AccessLogsBucket | undefined;
+  /** The `replicator-alarms` topic that every alarm notifies. */
+  readonly alarmTopic: AlarmTopic;
+  /** The `replicator` dashboard, a row per pair. */
+  readonly dashboard: ReplicatorDashboard;
 
   /**
    * @param props.env defaults to `{ account: config.account, region: config.sourceRegion }`; a region other than
@@ -51,6 +58,13 @@ export class ReplicationStack extends Stack {
     const ids = new Map<string, string>();
     const createsBucket = config.pairs.some((p) => p.type === 's3' && p.source.create);
     this.accessLogs = createsBucket ? new AccessLogsBucket(this, 'AccessLogs') : undefined;
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
+      ...(config.alarms?.email !== undefined ? { email: config.alarms.email } : {}),
+    });
+    const alarmOptions = {
+      alarmTopic: this.alarmTopic.topic,
+      latencyP99Threshold: Duration.millis(config.alarms?.latencyP99Ms ?? ALARMS_DEFAULTS.latencyP99Ms),
+    };
     for (const pair of config.pairs) {
       const constructId = `${pascalCase(pair.name)}Pair`;
       const clash = ids.get(constructId);
@@ -61,12 +75,27 @@ export class ReplicationStack extends Stack {
       }
       ids.set(constructId, pair.name);
       if (pair.type === 's3') {
-        pairs.set(pair.name, new BucketPair(this, constructId, { pair, accessLogs: this.accessLogs }));
+        pairs.set(pair.name, new BucketPair(this, constructId, { pair, accessLogs: this.accessLogs, ...alarmOptions }));
         continue;
       }
       const sourceStreamArn = props.sourceStreamArns?.[pair.name];
-      pairs.set(pair.name, new TablePair(this, constructId, { pair, ...(sourceStreamArn ? { sourceStreamArn } : {}) }));
+      pairs.set(
+        pair.name,
+        new TablePair(this, constructId, { pair, ...alarmOptions, ...(sourceStreamArn ? { sourceStreamArn } : {}) }),
+      );
     }
     this.pairs = pairs;
+    this.dashboard = new ReplicatorDashboard(this, 'Dashboard', {
+      pairs: config.pairs.map((pair) => {
+        const built = pairs.get(pair.name)!;
+        return {
+          pairName: pair.name,
+          targets: pair.targets.map(targetId),
+          queue: built.queues.queue,
+          deadLetterQueue: built.queues.deadLetterQueue,
+          alarms: built.monitoring.alarms,
+        };
+      }),
+    });
   }
 }

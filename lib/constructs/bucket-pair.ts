@@ -15,7 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { S3_PAIR_DEFAULTS, type S3PairConfig, type S3PairOptions, type S3TargetConfig, targetId } from '../config';
 import { AccessLogsBucket } from './access-logs-bucket';
-import { PairMonitoring } from './monitoring';
+import { type PairAlarmOptions, PairMonitoring } from './monitoring';
 import { pairResourceNames } from './names';
 import {
   CAPTURE_TIMEOUT,
@@ -83,7 +83,7 @@ export interface CopyTarget {
 }
 
 /** Props of a {@link BucketPair}. */
-export interface BucketPairProps {
+export interface BucketPairProps extends PairAlarmOptions {
   /** The validated pair (from `parseConfig`). */
   readonly pair: S3PairConfig;
   /**
@@ -244,6 +244,9 @@ export class BucketPair extends Construct {
       captureFailureQueue: this.queues.captureFailureQueue,
       captureFunction: this.capture.function,
       applyFunction: this.copy.function,
+      targets: pair.targets,
+      ...(props.latencyP99Threshold ? { latencyP99Threshold: props.latencyP99Threshold } : {}),
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
       eventsQueue: this.eventsQueue,
       applyStepName: 'copy',
     });

@@ -1,5 +1,7 @@
 export * from './access-logs-bucket';
+export * from './alarm-topic';
 export * from './bucket-pair';
+export * from './dashboard';
 export * from './monitoring';
 export * from './names';
 export * from './pair-common';

@@ -1,15 +1,77 @@
 /**
- * Alarms of one pair. Each alarm is named `replicator-<pair>-<what>` and treats missing data as not breaching
- * (an idle pair emits no Lambda metrics and must stay OK).
+ * Alarms of one pair. Each alarm is named `replicator-<pair>-<what>` (per-target ones
+ * `replicator-<pair>-<what>-<targetRegion>-<targetName>`) and treats missing data as not breaching (an idle
+ * pair emits no metrics and must stay OK).
  */
+import { createHash } from 'node:crypto';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { type TargetConfig, targetId } from '../config';
+
+/** Namespace of the metrics the Replicator functions emit (EMF). */
+export const METRICS_NAMESPACE = 'Replicator';
+
+/** CloudWatch's limit on alarm names. */
+const MAX_ALARM_NAME = 255;
+
+/**
+ * An alarm name of at most 255 characters: a longer one keeps its first 246 characters and ends in a hash of
+ * the whole, so two long names stay distinct.
+ */
+export function alarmName(name: string): string {
+  if (name.length <= MAX_ALARM_NAME) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_ALARM_NAME - hash.length - 1)}-${hash}`;
+}
+
+/** A Replicator metric of a pair (dimension Pair) or of one of its targets (dimensions Pair and Target). */
+export function replicatorMetric(
+  metricName: string,
+  pairName: string,
+  target: string | undefined,
+  props: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: target === undefined ? { Pair: pairName } : { Pair: pairName, Target: target },
+    ...props,
+  });
+}
+
+/** The alarms of one target of a pair. */
+export interface TargetAlarms {
+  /** The target's id (`region/name`, or `account/region/name`), its metrics' Target dimension. */
+  readonly target: string;
+  /** p99 ReplicationLatency above the threshold (`replicator-<pair>-latency-p99-<region>-<name>`). */
+  readonly latencyAlarm: cloudwatch.Alarm;
+  /** ApplyErrors at least 1 (`replicator-<pair>-apply-errors-<region>-<name>`). */
+  readonly applyErrorsAlarm: cloudwatch.Alarm;
+  /** ReconcileMismatched above 0 (`replicator-<pair>-reconcile-mismatched-<region>-<name>`). */
+  readonly reconcileMismatchedAlarm: cloudwatch.Alarm;
+}
+
+/** Where a pair's alarms go and the thresholds the deployment config sets (shared by TablePair and BucketPair). */
+export interface PairAlarmOptions {
+  /**
+   * p99 ReplicationLatency over 5 minutes above which a target's latency alarm fires.
+   * @default - 60 seconds
+   */
+  readonly latencyP99Threshold?: Duration;
+  /**
+   * Topic that every alarm notifies when it goes into ALARM and back to OK.
+   * @default - none: the alarms have no actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
 
 /** Props of a {@link PairMonitoring}. */
-export interface PairMonitoringProps {
+export interface PairMonitoringProps extends PairAlarmOptions {
   /** Name of the pair; alarms are named `replicator-<pair>-<what>`. */
   readonly pairName: string;
   /** Dead-letter queue of the pair queue. */
@@ -46,6 +108,11 @@ export interface PairMonitoringProps {
    * @default - 1 minute
    */
   readonly period?: Duration;
+  /**
+   * Targets of the pair; each gets alarms on its p99 ReplicationLatency, ApplyErrors and ReconcileMismatched.
+   * @default - none: no per-target alarms
+   */
+  readonly targets?: readonly TargetConfig[];
 }
 
 /** CloudWatch alarms on a pair's DLQs, capture lag and apply errors. */
@@ -62,7 +129,9 @@ export class PairMonitoring extends Construct {
   readonly captureLagAlarm: cloudwatch.Alarm;
   /** Apply (or copy) invocations that failed (at least 1). */
   readonly applyErrorsAlarm: cloudwatch.Alarm;
-  /** Every alarm above, for actions added later (SNS). */
+  /** The alarms of each target, in the order of the targets prop. */
+  readonly targetAlarms: readonly TargetAlarms[];
+  /** Every alarm above (the pair's, then each target's). */
   readonly alarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: PairMonitoringProps) {
@@ -121,6 +190,54 @@ export class PairMonitoring extends Construct {
       alarmDescription: `${step[0]!.toUpperCase()}${step.slice(1)} invocations of pair ${props.pairName} failed.`,
       metric: props.applyFunction.metricErrors({ period, statistic: 'Sum' }),
     });
-    this.alarms = [this.deadLetterAlarm, this.captureFailureAlarm, this.captureLagAlarm, this.applyErrorsAlarm];
+    const latencyThreshold = props.latencyP99Threshold ?? Duration.seconds(60);
+    this.targetAlarms = (props.targets ?? []).map((t) => {
+      const target = targetId(t);
+      // The id holds "/" (and an account for a cross-account target); alarm names and construct ids get "-".
+      // The construct id is the name itself, so it stays stable when targets are reordered.
+      const suffix = target.replaceAll('/', '-');
+      const scope = new Construct(this, suffix);
+      const about = `target ${target} of pair ${props.pairName}`;
+      return {
+        target,
+        latencyAlarm: new cloudwatch.Alarm(scope, 'LatencyAlarm', {
+          ...lag,
+          alarmName: alarmName(`${prefix}-latency-p99-${suffix}`),
+          alarmDescription: `p99 replication latency of ${about} is above ${latencyThreshold.toHumanString()}.`,
+          metric: replicatorMetric('ReplicationLatency', props.pairName, target, {
+            period: Duration.minutes(5),
+            statistic: 'p99',
+          }),
+          threshold: latencyThreshold.toMilliseconds(),
+        }),
+        applyErrorsAlarm: new cloudwatch.Alarm(scope, 'ApplyErrorsAlarm', {
+          ...atLeastOne,
+          alarmName: alarmName(`${prefix}-apply-errors-${suffix}`),
+          alarmDescription: `Changes of pair ${props.pairName} failed to apply to target ${target}; see the DLQ.`,
+          metric: replicatorMetric('ApplyErrors', props.pairName, target, { period, statistic: 'Sum' }),
+        }),
+        reconcileMismatchedAlarm: new cloudwatch.Alarm(scope, 'ReconcileMismatchedAlarm', {
+          ...lag,
+          alarmName: alarmName(`${prefix}-reconcile-mismatched-${suffix}`),
+          alarmDescription: `A reconcile of ${about} found mismatched items; run "replicator reconcile ${props.pairName} --repair".`,
+          metric: replicatorMetric('ReconcileMismatched', props.pairName, target, { period, statistic: 'Sum' }),
+          threshold: 0,
+        }),
+      };
+    });
+    this.alarms = [
+      this.deadLetterAlarm,
+      this.captureFailureAlarm,
+      this.captureLagAlarm,
+      this.applyErrorsAlarm,
+      ...this.targetAlarms.flatMap((t) => [t.latencyAlarm, t.applyErrorsAlarm, t.reconcileMismatchedAlarm]),
+    ];
+    if (props.alarmTopic) {
+      const action = new actions.SnsAction(props.alarmTopic);
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
   }
 }

@@ -10,7 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { type DynamoPairConfig, type DynamoTargetConfig, PAIR_DEFAULTS, targetId } from '../config';
-import { PairMonitoring } from './monitoring';
+import { type PairAlarmOptions, PairMonitoring } from './monitoring';
 import { keyAttribute, pairResourceNames } from './names';
 import {
   CAPTURE_TIMEOUT,
@@ -40,7 +40,7 @@ export interface ApplyTarget {
 }
 
 /** Props of a {@link TablePair}. */
-export interface TablePairProps {
+export interface TablePairProps extends PairAlarmOptions {
   /** The validated pair (from `parseConfig`). */
   readonly pair: DynamoPairConfig;
   /**
@@ -181,6 +181,9 @@ export class TablePair extends Construct {
       captureFailureQueue: this.queues.captureFailureQueue,
       captureFunction: this.capture.function,
       applyFunction: this.apply.function,
+      targets: pair.targets,
+      ...(props.latencyP99Threshold ? { latencyP99Threshold: props.latencyP99Threshold } : {}),
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });
     Tags.of(this).add(PAIR_TAG, pair.name);
   }

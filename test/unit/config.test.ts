@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  ALARMS_DEFAULTS,
   bucketNameProblem,
   loadConfigFile,
   PAIR_DEFAULTS,
@@ -355,5 +356,38 @@ describe('S3_PAIR_DEFAULTS', () => {
       applyConcurrency: 10,
       envelopesPerMessage: 25,
     });
+  });
+});
+
+describe('parseConfig of alarms', () => {
+  it('accepts an e-mail address and a p99 latency threshold', () => {
+    const cfg = parseConfig({ ...valid(), alarms: { email: 'ops@example.com', latencyP99Ms: 120000 } });
+    expect(cfg.alarms).toEqual({ email: 'ops@example.com', latencyP99Ms: 120000 });
+  });
+
+  it('accepts a config without alarms', () => {
+    expect(parseConfig(valid()).alarms).toBeUndefined();
+  });
+
+  it('fails on an e-mail that is not an address', () => {
+    expect(() => parseConfig({ ...valid(), alarms: { email: 'ops-at-example' } })).toThrow(
+      /alarms\.email: must be an e-mail address \(given "ops-at-example"\)/,
+    );
+  });
+
+  it.each([999, 3600001, 1.5])('fails on a latency threshold outside 1000..3600000 ms (given %s)', (latencyP99Ms) => {
+    expect(() => parseConfig({ ...valid(), alarms: { latencyP99Ms } })).toThrow(
+      new RegExp(`alarms\\.latencyP99Ms: .* \\(given ${latencyP99Ms}\\)`),
+    );
+  });
+
+  it('fails on an unknown alarms field', () => {
+    expect(() => parseConfig({ ...valid(), alarms: { sms: '+100' } })).toThrow(/alarms: unknown field "sms"/);
+  });
+});
+
+describe('ALARMS_DEFAULTS', () => {
+  it('documents the p99 latency threshold default of 60 seconds', () => {
+    expect(ALARMS_DEFAULTS).toEqual({ latencyP99Ms: 60000 });
   });
 });
