@@ -150,6 +150,8 @@ const dynamoPairSchema = z.strictObject({
   targets: z.array(dynamoTargetSchema).min(1, 'must list at least one target'),
   filter: dynamoFilterSchema.optional(),
   options: pairOptionsSchema.optional(),
+  /** Let a reconcile with repair delete target items the source does not have (otherwise they are only reported). */
+  deleteExtra: z.boolean().optional(),
 });
 
 /** S3 storage classes a target may write objects in. */
@@ -235,6 +237,10 @@ const reconcileSchema = z.strictObject({
     .string()
     .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'must be rate(N unit) or cron(...)'),
   repair: z.boolean(),
+  /** Read capacity units per second one reconcile run may spend over all its scans and lookups. */
+  readRate: z.int().min(1).max(100_000).optional(),
+  /** Parallel scan segments per table. */
+  segments: z.int().min(1).max(64).optional(),
 });
 
 const alarmsSchema = z.strictObject({
@@ -284,6 +290,16 @@ export type AlarmsConfig = z.output<typeof alarmsSchema>;
 export const ALARMS_DEFAULTS: Required<Omit<AlarmsConfig, 'email'>> = {
   latencyP99Ms: 60_000,
 };
+
+/** Reconcile settings of a deployment. */
+export type ReconcileConfig = z.output<typeof reconcileSchema>;
+
+/** Defaults of {@link ReconcileConfig}'s tuning fields, and of a DynamoDB pair's `deleteExtra`. */
+export const RECONCILE_DEFAULTS = {
+  readRate: 100,
+  segments: 4,
+  deleteExtra: false,
+} as const;
 
 /** Defaults of {@link PairOptions}; each is documented where the option is declared. */
 export const PAIR_DEFAULTS: Required<PairOptions> = {

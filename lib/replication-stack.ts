@@ -81,7 +81,12 @@ export class ReplicationStack extends Stack {
       const sourceStreamArn = props.sourceStreamArns?.[pair.name];
       pairs.set(
         pair.name,
-        new TablePair(this, constructId, { pair, ...alarmOptions, ...(sourceStreamArn ? { sourceStreamArn } : {}) }),
+        new TablePair(this, constructId, {
+          pair,
+          ...alarmOptions,
+          ...(sourceStreamArn ? { sourceStreamArn } : {}),
+          ...(config.reconcile ? { reconcile: config.reconcile } : {}),
+        }),
       );
     }
     this.pairs = pairs;

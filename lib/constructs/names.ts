@@ -24,6 +24,8 @@ export interface PairResourceNames {
   readonly eventsQueue: string;
   /** Copy function (S3 pairs). */
   readonly copyFunction: string;
+  /** Scheduled reconcile function (DynamoDB pairs, when the config has `reconcile`). */
+  readonly reconcileFunction: string;
 }
 
 /** The physical names of a pair's resources, e.g. `replicator-orders-dlq`. */
@@ -38,6 +40,7 @@ export function pairResourceNames(pairName: string): PairResourceNames {
     applyFunction: `${base}-apply`,
     eventsQueue: `${base}-events`,
     copyFunction: `${base}-copy`,
+    reconcileFunction: `${base}-reconcile`,
   };
 }
 

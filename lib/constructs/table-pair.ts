@@ -9,7 +9,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
-import { type DynamoPairConfig, type DynamoTargetConfig, PAIR_DEFAULTS, targetId } from '../config';
+import {
+  type DynamoPairConfig,
+  type DynamoTargetConfig,
+  PAIR_DEFAULTS,
+  type ReconcileConfig,
+  targetId,
+} from '../config';
 import { type PairAlarmOptions, PairMonitoring } from './monitoring';
 import { keyAttribute, pairResourceNames } from './names';
 import {
@@ -21,6 +27,7 @@ import {
   PAIR_TAG,
 } from './pair-common';
 import { PairQueue } from './pair-queue';
+import { Reconciler } from './reconciler';
 import { PROJECT_ROOT, ReplicatorFunction } from './replicator-function';
 
 /** Timeout of the apply function; the pair queue's visibility timeout is six times this. */
@@ -63,6 +70,16 @@ export interface TablePairProps extends PairAlarmOptions {
    * @default - functions/apply/handler.ts of this project
    */
   readonly applyEntry?: string;
+  /**
+   * The deployment's reconcile settings; with them the pair gets a scheduled reconcile function.
+   * @default - no scheduled reconciler (`replicator reconcile` still runs on demand)
+   */
+  readonly reconcile?: ReconcileConfig;
+  /**
+   * Entry file of the reconcile handler.
+   * @default - functions/reconcile/handler.ts of this project
+   */
+  readonly reconcileEntry?: string;
 }
 
 /** Everything one DynamoDB pair needs in its source region. */
@@ -81,6 +98,8 @@ export class TablePair extends Construct {
   readonly monitoring: PairMonitoring;
   /** Targets as the apply function sees them (its TARGETS variable). */
   readonly applyTargets: readonly ApplyTarget[];
+  /** The scheduled reconciler; only when the config has `reconcile`. */
+  readonly reconciler: Reconciler | undefined;
 
   constructor(scope: Construct, id: string, props: TablePairProps) {
     super(scope, id);
@@ -174,6 +193,18 @@ export class TablePair extends Construct {
       }),
     );
     this.grantApply(pair.targets);
+
+    this.reconciler = props.reconcile
+      ? new Reconciler(this, 'Reconciler', {
+          pair,
+          reconcile: props.reconcile,
+          sourceTable: this.sourceTable,
+          stateTable: this.stateTable,
+          queue: this.queues.queue,
+          targets: this.applyTargets,
+          ...(props.reconcileEntry ? { entry: props.reconcileEntry } : {}),
+        })
+      : undefined;
 
     this.monitoring = new PairMonitoring(this, 'Monitoring', {
       pairName: pair.name,

@@ -1,16 +1,17 @@
 /**
- * The `replicator` CLI: `local`, `status`, `redrive`, `backfill`. Every command takes `--config`, `--region` and
+ * The `replicator` CLI: `local`, `status`, `redrive`, `backfill`, `reconcile`. Every command takes `--config`, `--region` and
  * `--endpoint` and uses the normal AWS credential chain.
  */
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfigFile } from '../../lib/config';
+import { ConfigError, loadConfigFile, RECONCILE_DEFAULTS } from '../../lib/config';
 import { backfill, progressBar } from './backfill';
 import { runDemo } from './demo';
 import { PROJECT_DIR, startLocalCloud } from './local-cloud';
 import { clientConfig, pairStatus, redrive } from './operations';
+import { exitCodeOf, reconcilePair, renderReport } from './reconcile';
 import { ms, renderTable } from './table';
 
 interface CommonOptions {
@@ -150,6 +151,68 @@ export function buildProgram(): Command {
         `backfill of ${name}: ${r.items} item(s) enqueued in ${r.messages} message(s)${r.resumedSegments ? `, ${r.resumedSegments} segment(s) resumed` : ''}`,
       );
     });
+
+  common(program.command('reconcile'))
+    .description(
+      "compare a pair's source with its targets now (missing, extra, different items), optionally repair, " +
+        'publish the metrics and print the report. Runs in this process with your credentials for every ' +
+        "region: a target's role is not assumed. DynamoDB pairs only.",
+    )
+    .argument('<pair>', 'pair name')
+    .option('--repair', "re-enqueue the source's state of what differs through the pair's queue")
+    .option(
+      '--delete-extra',
+      "with --repair, delete target items the source does not have (default: the pair's deleteExtra)",
+    )
+    .option('--json', 'print the run report as JSON')
+    .option(
+      '--segments <n>',
+      `parallel scan segments per table (default: the config's reconcile.segments, else ${RECONCILE_DEFAULTS.segments})`,
+      positiveInt('--segments'),
+    )
+    .option(
+      '--read-rate <n>',
+      `read capacity units per second for the whole run (default: the config's reconcile.readRate, else ${RECONCILE_DEFAULTS.readRate})`,
+      positiveInt('--read-rate'),
+    )
+    .action(
+      async (
+        name: string,
+        o: CommonOptions & {
+          repair?: boolean;
+          deleteExtra?: boolean;
+          json?: boolean;
+          segments?: number;
+          readRate?: number;
+        },
+      ) => {
+        const cfg = loadConfigFile(o.config);
+        const pair = cfg.pairs.find((p) => p.name === name);
+        if (!pair)
+          throw new InvalidArgumentError(
+            `unknown pair "${name}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
+          );
+        if (pair.type !== 'dynamodb') {
+          throw new InvalidArgumentError(`reconcile of ${pair.type} pairs is not supported yet (given pair "${name}")`);
+        }
+        if (o.deleteExtra && !o.repair) throw new InvalidArgumentError('--delete-extra needs --repair');
+        // Progress goes to stderr, so --json output stays clean.
+        const tty = process.stderr.isTTY;
+        const r = await reconcilePair({
+          pair,
+          sourceRegion: o.region ?? cfg.sourceRegion,
+          endpoint: o.endpoint,
+          repair: o.repair,
+          ...(o.deleteExtra ? { deleteExtra: true } : {}),
+          segments: o.segments ?? cfg.reconcile?.segments ?? RECONCILE_DEFAULTS.segments,
+          readRate: o.readRate ?? cfg.reconcile?.readRate ?? RECONCILE_DEFAULTS.readRate,
+          onProgress: (checked) => (tty ? process.stderr.write(`\rchecked ${checked} item(s) so far`) : undefined),
+        });
+        if (tty) process.stderr.write('\n');
+        console.log(o.json ? JSON.stringify(r.report, null, 2) : renderReport(r.report));
+        process.exitCode = exitCodeOf(r);
+      },
+    );
 
   return program;
 }

@@ -10,6 +10,10 @@ const configs: [string, ReplicationConfigInput][] = [
   ['an imported source, a filter and a cross-account target', TWO_PAIRS_CONFIG],
   ['S3 pairs: created and imported sources, created and cross-account targets', DATASETS_CONFIG],
   ['a DynamoDB pair and an S3 pair', MIXED_CONFIG],
+  [
+    'scheduled reconcilers, one with a cross-account target',
+    { ...TWO_PAIRS_CONFIG, reconcile: { schedule: 'rate(6 hours)', repair: true } },
+  ],
 ];
 
 /** Every acknowledged rule in the tree as `<path>: <rule id>`. */

@@ -54,11 +54,12 @@ describe('synth with bundling', () => {
     const functions = Object.values(template.Resources as Record<string, FunctionResource>).filter(
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName?.startsWith('replicator-'),
     );
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     // A variable that each handler reads, so each bundle comes from its own entry (the default entries).
     const marker: Record<string, string> = {
       'replicator-orders-capture': 'ENVELOPES_PER_MESSAGE',
       'replicator-orders-apply': 'DLQ_URL',
+      'replicator-orders-reconcile': 'RECHECK_DELAY_MS',
       'replicator-datasets-capture': 'SUFFIX',
       'replicator-datasets-copy': 'MULTIPART_THRESHOLD',
     };

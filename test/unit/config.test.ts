@@ -8,6 +8,7 @@ import {
   loadConfigFile,
   PAIR_DEFAULTS,
   parseConfig,
+  RECONCILE_DEFAULTS,
   regionsOf,
   S3_PAIR_DEFAULTS,
   targetId,
@@ -389,5 +390,60 @@ describe('parseConfig of alarms', () => {
 describe('ALARMS_DEFAULTS', () => {
   it('documents the p99 latency threshold default of 60 seconds', () => {
     expect(ALARMS_DEFAULTS).toEqual({ latencyP99Ms: 60000 });
+  });
+});
+
+describe('parseConfig of reconcile', () => {
+  it('accepts a schedule with a read rate and a segment count', () => {
+    const cfg = parseConfig({
+      ...valid(),
+      reconcile: { schedule: 'rate(1 hour)', repair: true, readRate: 500, segments: 8 },
+    });
+    expect(cfg.reconcile).toEqual({ schedule: 'rate(1 hour)', repair: true, readRate: 500, segments: 8 });
+  });
+
+  it('leaves readRate and segments unset when omitted', () => {
+    const cfg = parseConfig({ ...valid(), reconcile: { schedule: 'cron(0 3 * * ? *)', repair: false } });
+    expect(cfg.reconcile).toEqual({ schedule: 'cron(0 3 * * ? *)', repair: false });
+  });
+
+  it.each([0, 100001, 2.5])('fails on a read rate outside 1..100000 (given %s)', (readRate) => {
+    expect(() => parseConfig({ ...valid(), reconcile: { schedule: 'rate(1 day)', repair: true, readRate } })).toThrow(
+      new RegExp(`reconcile\\.readRate: .* \\(given ${readRate}\\)`),
+    );
+  });
+
+  it.each([0, 65, 1.5])('fails on a segment count outside 1..64 (given %s)', (segments) => {
+    expect(() => parseConfig({ ...valid(), reconcile: { schedule: 'rate(1 day)', repair: true, segments } })).toThrow(
+      new RegExp(`reconcile\\.segments: .* \\(given ${segments}\\)`),
+    );
+  });
+
+  it('accepts deleteExtra on a DynamoDB pair', () => {
+    const cfg = parseConfig({ ...valid(), pairs: [{ ...valid().pairs[0]!, deleteExtra: true }] });
+    expect(cfg.pairs[0]).toMatchObject({ deleteExtra: true });
+  });
+
+  it('fails on a deleteExtra that is not a boolean', () => {
+    expect(() => parseConfig({ ...valid(), pairs: [{ ...valid().pairs[0]!, deleteExtra: 'yes' }] })).toThrow(
+      /pairs\[0\]\.deleteExtra: /,
+    );
+  });
+
+  it('fails on deleteExtra in an S3 pair', () => {
+    const s3 = {
+      name: 'assets',
+      type: 's3',
+      source: { bucket: 'assets-src' },
+      targets: [{ region: 'eu-west-1', bucket: 'assets-dst' }],
+      deleteExtra: true,
+    };
+    expect(() => parseConfig({ ...valid(), pairs: [s3] })).toThrow(/deleteExtra/);
+  });
+});
+
+describe('RECONCILE_DEFAULTS', () => {
+  it('documents 100 read units/s, 4 segments and no deletes of extra items', () => {
+    expect(RECONCILE_DEFAULTS).toEqual({ readRate: 100, segments: 4, deleteExtra: false });
   });
 });

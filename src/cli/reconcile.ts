@@ -1,0 +1,183 @@
+/**
+ * `replicator reconcile PAIR`: runs the reconcile core now, in this process, against the configured source
+ * and targets (real AWS or the local cloud), loops until the run is complete, optionally repairs through
+ * the pair's queue, publishes the run's metrics and returns the run report.
+ *
+ * The CLI uses the caller's credentials for every region: a target's `role` is not assumed. The run's state
+ * is kept in memory (not in the pair's state table), so an on-demand run never disturbs a scheduled one.
+ */
+import {
+  CloudWatchClient,
+  type MetricDatum,
+  PutMetricDataCommand,
+  type StandardUnit,
+} from '@aws-sdk/client-cloudwatch';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ReadBudget } from '../../functions/reconcile/budget';
+import type { CheckpointStore, ReconcileCheckpoint } from '../../functions/reconcile/checkpoint';
+import { type RunReport, runReconcile } from '../../functions/reconcile/core';
+import { DynamoTableReader } from '../../functions/reconcile/dynamo-reader';
+import { enqueueRepairs } from '../../functions/reconcile/repair';
+import { type DynamoPairConfig, RECONCILE_DEFAULTS, targetId } from '../../lib/config';
+import { clientConfig } from './operations';
+import { renderTable } from './table';
+
+/** Options of {@link reconcilePair}. */
+export interface ReconcilePairOptions {
+  readonly pair: DynamoPairConfig;
+  /** Region of the source table, the pair's queue and the metrics. */
+  readonly sourceRegion: string;
+  /** AWS endpoint override (e.g. the local cloud). @default - the SDK's endpoints */
+  readonly endpoint?: string;
+  /** Re-enqueue the source's state for what differs. @default false */
+  readonly repair?: boolean;
+  /** With repair, delete target items the source does not have. @default - the pair's `deleteExtra` */
+  readonly deleteExtra?: boolean;
+  /** Parallel scan segments per table. @default RECONCILE_DEFAULTS.segments */
+  readonly segments?: number;
+  /** Read capacity units per second over every scan and lookup of the run. @default RECONCILE_DEFAULTS.readRate */
+  readonly readRate?: number;
+  /** Length of one slice of work between progress reports, ms. @default 2000 */
+  readonly sliceMs?: number;
+  /** Publish the run's metrics to CloudWatch. @default true */
+  readonly publishMetrics?: boolean;
+  /** Called after every checked page with the items checked so far (over all targets). */
+  readonly onProgress?: (checked: number) => void;
+}
+
+/** What {@link reconcilePair} did. */
+export interface ReconcilePairResult {
+  readonly report: RunReport;
+  /** Invocations of the core (slices) the run took. */
+  readonly slices: number;
+  /** Metric data points published. */
+  readonly metricsPublished: number;
+  /** Findings not repaired (mismatched - repaired). */
+  readonly unrepaired: number;
+}
+
+/** The CLI's exit code for a run: 0 when consistent or everything found was repaired, otherwise 1. */
+export function exitCodeOf(result: ReconcilePairResult): number {
+  return result.unrepaired > 0 ? 1 : 0;
+}
+
+/** A checkpoint store in memory (the CLI's run lives in one process). */
+class MemoryCheckpointStore implements CheckpointStore {
+  private saved?: ReconcileCheckpoint;
+  constructor(private readonly onSave: (cp: ReconcileCheckpoint) => void) {}
+  async load() {
+    return this.saved;
+  }
+  async save(cp: ReconcileCheckpoint) {
+    this.saved = cp;
+    this.onSave(cp);
+  }
+}
+
+/** Runs one reconcile of a DynamoDB pair to completion. */
+export async function reconcilePair(o: ReconcilePairOptions): Promise<ReconcilePairResult> {
+  const { pair } = o;
+  const sourceClient = { region: o.sourceRegion, ...(o.endpoint ? { endpoint: o.endpoint } : {}) };
+  const dynamo = new DynamoDBClient(clientConfig(sourceClient));
+  const described = await dynamo.send(new DescribeTableCommand({ TableName: pair.source.table }));
+  const keyNames = (described.Table?.KeySchema ?? []).map((k) => k.AttributeName!);
+  const deleteExtra = o.deleteExtra ?? pair.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra;
+
+  let enqueue: ((envelopes: Parameters<typeof enqueueRepairs>[2]) => Promise<void>) | undefined;
+  if (o.repair) {
+    const sqs = new SQSClient(clientConfig(sourceClient));
+    const queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: `replicator-${pair.name}` }))).QueueUrl!;
+    enqueue = async (envelopes) => {
+      await enqueueRepairs(sqs, queueUrl, envelopes, { pair: pair.name, origin: o.sourceRegion });
+    };
+  }
+
+  const store = new MemoryCheckpointStore((cp) => {
+    o.onProgress?.(Object.values(cp.counts).reduce((n, c) => n + c.checked, 0));
+  });
+  const deps = {
+    pair: pair.name,
+    origin: o.sourceRegion,
+    keyNames,
+    ...(pair.filter ? { filter: pair.filter } : {}),
+    source: new DynamoTableReader(dynamo, pair.source.table),
+    targets: pair.targets.map((t) => ({
+      id: targetId(t),
+      reader: new DynamoTableReader(
+        new DynamoDBClient(clientConfig({ region: t.region, ...(o.endpoint ? { endpoint: o.endpoint } : {}) })),
+        t.table,
+      ),
+    })),
+    store,
+    budget: new ReadBudget({ readRate: o.readRate ?? RECONCILE_DEFAULTS.readRate }),
+    totalSegments: o.segments ?? RECONCILE_DEFAULTS.segments,
+    repair: o.repair ?? false,
+    deleteExtra,
+    ...(enqueue ? { enqueue } : {}),
+  };
+  const sliceMs = o.sliceMs ?? 2000;
+  let slices = 0;
+  let report: RunReport;
+  for (;;) {
+    slices++;
+    const r = await runReconcile(deps, { deadlineMs: Date.now() + sliceMs });
+    report = r.report;
+    if (r.complete) break;
+  }
+  const metricsPublished = o.publishMetrics === false ? 0 : await publishMetrics(report, sourceClient);
+  return { report, slices, metricsPublished, unrepaired: Math.max(0, report.mismatched - report.repaired) };
+}
+
+/** Puts the run's metrics (namespace Replicator, dimensions Pair + Target); returns the data points. */
+export async function publishMetrics(
+  report: RunReport,
+  client: { readonly region: string; readonly endpoint?: string },
+): Promise<number> {
+  const cw = new CloudWatchClient(clientConfig(client));
+  const timestamp = new Date(report.finishedAt ?? Date.now());
+  const data: MetricDatum[] = report.targets.flatMap((t) => {
+    const dims = [
+      { Name: 'Pair', Value: report.pair },
+      { Name: 'Target', Value: t.target },
+    ];
+    const m = (name: string, value: number, unit: StandardUnit): MetricDatum => ({
+      MetricName: name,
+      Dimensions: dims,
+      Timestamp: timestamp,
+      Value: value,
+      Unit: unit,
+    });
+    return [
+      m('ReconcileChecked', t.checked, 'Count'),
+      m('ReconcileMismatched', t.missing + t.extra + t.different, 'Count'),
+      m('ReconcileMissing', t.missing, 'Count'),
+      m('ReconcileExtra', t.extra, 'Count'),
+      m('ReconcileRepaired', t.repaired, 'Count'),
+      m('ConsistencyRatio', t.consistencyRatio, 'None'),
+      m('ReconcileDuration', report.durationMs, 'Milliseconds'),
+    ];
+  });
+  // PutMetricData takes at most 1000 data points per call.
+  for (let i = 0; i < data.length; i += 1000) {
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Replicator', MetricData: data.slice(i, i + 1000) }));
+  }
+  return data.length;
+}
+
+/** The run report as a table, one row per target, and a summary line. */
+export function renderReport(report: RunReport): string {
+  const table = renderTable(
+    ['target', 'checked', 'missing', 'extra', 'different', 'repaired', 'consistency'],
+    report.targets.map((t) => [
+      t.target,
+      t.checked,
+      t.missing,
+      t.extra,
+      t.different,
+      t.repaired,
+      t.consistencyRatio.toFixed(4),
+    ]),
+  );
+  return `${table}\nreconcile of ${report.pair}: ${report.checked} checked, ${report.mismatched} mismatched, ${report.repaired} repaired in ${(report.durationMs / 1000).toFixed(1)} s`;
+}

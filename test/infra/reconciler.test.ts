@@ -1,0 +1,164 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { RECONCILE_DEFAULTS, type ReplicationConfigInput } from '../../lib/config';
+import { RECONCILE_TIMEOUT } from '../../lib/constructs/reconciler';
+import { ReplicationStack } from '../../lib/replication-stack';
+import {
+  arnText,
+  functionLogicalId,
+  functionProps,
+  logicalIdOf,
+  MIXED_CONFIG,
+  ORDERS_CONFIG,
+  resourcesFor,
+  statementsOf,
+  TWO_PAIRS_CONFIG,
+  testApp,
+} from './helpers';
+
+function template(config: ReplicationConfigInput): Template {
+  return Template.fromStack(new ReplicationStack(testApp(), 'Replicator-us-east-1', { config }));
+}
+
+function envOf(t: Template, functionName: string): Record<string, string> {
+  return (functionProps(t, functionName).Environment as { Variables: Record<string, string> }).Variables;
+}
+
+const RECONCILED_ORDERS: ReplicationConfigInput = {
+  ...ORDERS_CONFIG,
+  reconcile: { schedule: 'rate(6 hours)', repair: true },
+};
+
+type DynamoPairInput = Extract<ReplicationConfigInput['pairs'][number], { type: 'dynamodb' }>;
+
+/** The users pair deletes extra items; the run is tuned. */
+const RECONCILED_TWO_PAIRS: ReplicationConfigInput = {
+  ...TWO_PAIRS_CONFIG,
+  pairs: [TWO_PAIRS_CONFIG.pairs[0]!, { ...(TWO_PAIRS_CONFIG.pairs[1] as DynamoPairInput), deleteExtra: true }],
+  reconcile: { schedule: 'cron(0 3 * * ? *)', repair: false, readRate: 250, segments: 8 },
+};
+
+describe('reconcile function', () => {
+  it('exists only when the config has reconcile', () => {
+    const without = template(ORDERS_CONFIG);
+    expect(
+      Object.keys(
+        without.findResources('AWS::Lambda::Function', { Properties: { FunctionName: 'replicator-orders-reconcile' } }),
+      ),
+    ).toEqual([]);
+    without.resourceCountIs('AWS::Events::Rule', 0);
+    expect(() => functionLogicalId(template(RECONCILED_ORDERS), 'replicator-orders-reconcile')).not.toThrow();
+  });
+
+  it('gets no reconciler for an S3 pair', () => {
+    const t = template({ ...MIXED_CONFIG, reconcile: { schedule: 'rate(1 day)', repair: true } });
+    t.resourceCountIs('AWS::Events::Rule', 1);
+    expect(() => functionLogicalId(t, 'replicator-datasets-reconcile')).toThrow(/found 0/);
+  });
+
+  it('runs for 900 seconds with 1024 MB', () => {
+    const props = functionProps(template(RECONCILED_ORDERS), 'replicator-orders-reconcile');
+    expect(RECONCILE_TIMEOUT.toSeconds()).toBe(900);
+    expect(props).toMatchObject({ Timeout: 900, MemorySize: 1024 });
+  });
+
+  it.each([
+    [RECONCILED_ORDERS, 'orders', 'rate(6 hours)'],
+    [RECONCILED_TWO_PAIRS, 'users', 'cron(0 3 * * ? *)'],
+  ])('is invoked by a rule on the configured schedule (%#)', (config, pair, schedule) => {
+    const t = template(config);
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: schedule,
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionLogicalId(t, `replicator-${pair}-reconcile`), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        }),
+      ],
+    });
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [functionLogicalId(t, `replicator-${pair}-reconcile`), 'Arn'] },
+    });
+  });
+
+  it('defaults to 100 read units/s, 4 segments and no deletes of extra items', () => {
+    const t = template(RECONCILED_ORDERS);
+    const env = envOf(t, 'replicator-orders-reconcile');
+    expect(env).toMatchObject({
+      PAIR_NAME: 'orders',
+      SOURCE_TABLE: 'orders',
+      SOURCE_REGION: 'us-east-1',
+      STATE_TABLE: { Ref: logicalIdOf(t, 'AWS::DynamoDB::Table', { TableName: 'replicator-orders-state' }) },
+      QUEUE_URL: { Ref: logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-orders' }) },
+      REPAIR: 'true',
+      DELETE_EXTRA: String(RECONCILE_DEFAULTS.deleteExtra),
+      READ_RATE: String(RECONCILE_DEFAULTS.readRate),
+      SEGMENTS: String(RECONCILE_DEFAULTS.segments),
+      POWERTOOLS_SERVICE_NAME: 'replicator-reconcile',
+      POWERTOOLS_METRICS_NAMESPACE: 'Replicator',
+    });
+    expect(RECONCILE_DEFAULTS).toMatchObject({ readRate: 100, segments: 4, deleteExtra: false });
+    expect(env.FILTER).toBeUndefined();
+    expect(JSON.parse(env.TARGETS!)).toEqual([
+      { id: 'eu-west-1/orders', region: 'eu-west-1', table: 'orders' },
+      { id: 'ap-northeast-1/orders-replica', region: 'ap-northeast-1', table: 'orders-replica' },
+    ]);
+  });
+
+  it('passes the tuning, repair, deleteExtra, filter and cross-account targets of the config', () => {
+    const env = envOf(template(RECONCILED_TWO_PAIRS), 'replicator-users-reconcile');
+    expect(env).toMatchObject({ REPAIR: 'false', DELETE_EXTRA: 'true', READ_RATE: '250', SEGMENTS: '8' });
+    expect(JSON.parse(env.FILTER!)).toEqual({ deny: ['password'] });
+    expect(JSON.parse(env.TARGETS!)).toContainEqual({
+      id: '210987654321/eu-central-1/users-copy',
+      region: 'eu-central-1',
+      table: 'users-copy',
+      roleArn: 'arn:aws:iam::210987654321:role/replicator-writer',
+      externalId: 'replicator-ext',
+    });
+    expect(envOf(template(RECONCILED_TWO_PAIRS), 'replicator-orders-reconcile').DELETE_EXTRA).toBe('false');
+  });
+});
+
+describe('reconcile least privilege', () => {
+  const t = template(RECONCILED_TWO_PAIRS);
+  const readActions = ['dynamodb:BatchGetItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Scan'];
+
+  it('grants no action on "*"', () => {
+    for (const fn of ['replicator-orders-reconcile', 'replicator-users-reconcile']) {
+      for (const s of statementsOf(t, fn)) expect(s.Resource).not.toContain('*');
+    }
+  });
+
+  it('reads exactly its source and targets, in their regions and accounts, and writes neither', () => {
+    const statements = statementsOf(t, 'replicator-users-reconcile');
+    const targets = statements.find((s) => s.Sid === 'ReadTargets')!;
+    expect([...targets.Action].sort()).toEqual(readActions);
+    expect(targets.Resource.map(arnText).sort()).toEqual([
+      'arn:aws:dynamodb:eu-central-1:210987654321:table/users-copy',
+      'arn:aws:dynamodb:eu-west-1:123456789012:table/users',
+    ]);
+    const source = statements.find((s) => s.Sid === 'ReadSource')!;
+    expect([...source.Action].sort()).toEqual(readActions);
+    expect(source.Resource.map(arnText)).toEqual(['arn:aws:dynamodb:us-east-1:123456789012:table/users']);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']) {
+      expect(resourcesFor(statements, action).map(arnText).join(' ')).not.toMatch(/table\/users(-copy)?$/);
+    }
+  });
+
+  it('assumes exactly the target roles, uses its state table and sends only to its pair queue', () => {
+    const statements = statementsOf(t, 'replicator-users-reconcile');
+    expect(resourcesFor(statements, 'sts:AssumeRole')).toEqual(['arn:aws:iam::210987654321:role/replicator-writer']);
+    expect(resourcesFor(statementsOf(t, 'replicator-orders-reconcile'), 'sts:AssumeRole')).toEqual([]);
+    const state = logicalIdOf(t, 'AWS::DynamoDB::Table', { TableName: 'replicator-users-state' });
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) {
+      expect(resourcesFor(statements, action)).toContainEqual({ 'Fn::GetAtt': [state, 'Arn'] });
+    }
+    const queue = logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-users' });
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': [queue, 'Arn'] }]);
+    expect(statements.flatMap((s) => s.Action).filter((a) => a.startsWith('cloudwatch:'))).toEqual([]);
+  });
+});
