@@ -235,7 +235,13 @@ const pairSchema = z.discriminatedUnion('type', [dynamoPairSchema, s3PairSchema]
 const reconcileSchema = z.strictObject({
   schedule: z
     .string()
-    .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'must be rate(N unit) or cron(...)'),
+    .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'must be rate(N unit) or cron(...)')
+    // A run may use the reconcile function's whole 900 s timeout; a shorter rate would start a second run
+    // on the same checkpoint while the first is still going.
+    .refine((v) => {
+      const m = /^rate\((\d+) minutes?\)$/.exec(v);
+      return m === null || Number(m[1]) >= 15;
+    }, 'must be at least 15 minutes apart, the reconcile function may run for its whole 900 s timeout'),
   repair: z.boolean(),
   /** Read capacity units per second one reconcile run may spend over all its scans and lookups. */
   readRate: z.int().min(1).max(100_000).optional(),

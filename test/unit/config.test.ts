@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -445,5 +445,24 @@ describe('parseConfig of reconcile', () => {
 describe('RECONCILE_DEFAULTS', () => {
   it('documents 100 read units/s, 4 segments and no deletes of extra items', () => {
     expect(RECONCILE_DEFAULTS).toEqual({ readRate: 100, segments: 4, deleteExtra: false });
+  });
+});
+
+describe('reconcile.schedule', () => {
+  const withSchedule = (schedule: string) => ({
+    ...JSON.parse(readFileSync(join(__dirname, '../../replication.config.json'), 'utf8')),
+    reconcile: { schedule, repair: true },
+  });
+
+  it('fails on a rate shorter than 15 minutes, naming the value', () => {
+    expect(() => parseConfig(withSchedule('rate(5 minutes)'))).toThrow(
+      /reconcile\.schedule: must be at least 15 minutes apart.*\(given "rate\(5 minutes\)"\)/,
+    );
+  });
+
+  it('accepts 15 minutes and longer rates, and cron expressions', () => {
+    for (const s of ['rate(15 minutes)', 'rate(1 hour)', 'rate(2 days)', 'cron(0 3 * * ? *)']) {
+      expect(() => parseConfig(withSchedule(s))).not.toThrow();
+    }
   });
 });
