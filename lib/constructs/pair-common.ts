@@ -3,11 +3,11 @@
  * and the grants of the function that applies envelopes (state table, cross-account roles, resend and
  * dead-letter). Helpers, not a construct, so the resources keep their place (and logical ids) in each pair.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { TargetConfig } from '../config';
+import type { DynamoTargetConfig, TargetConfig } from '../config';
 import { pairResourceNames } from './names';
 import type { PairQueue } from './pair-queue';
 
@@ -69,4 +69,15 @@ export function grantResendAndDeadLetter(role: iam.IRole, queues: PairQueue): vo
       resources: [queues.queue.queueArn, queues.deadLetterQueue.queueArn],
     }),
   );
+}
+
+/** ARN of a DynamoDB target table, in the target's region and account (the stack's account when it has none). */
+export function targetTableArn(stack: Stack, target: DynamoTargetConfig): string {
+  return stack.formatArn({
+    service: 'dynamodb',
+    region: target.region,
+    account: target.account ?? stack.account,
+    resource: 'table',
+    resourceName: target.table,
+  });
 }

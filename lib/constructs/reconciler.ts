@@ -14,7 +14,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type DynamoPairConfig, RECONCILE_DEFAULTS, type ReconcileConfig } from '../config';
 import { pairResourceNames } from './names';
-import { grantAssumeTargetRoles, grantStateTable } from './pair-common';
+import { grantAssumeTargetRoles, grantStateTable, targetTableArn } from './pair-common';
 import { PROJECT_ROOT, ReplicatorFunction } from './replicator-function';
 import type { ApplyTarget } from './table-pair';
 
@@ -101,15 +101,7 @@ export class Reconciler extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ReadSource', actions: READ_ACTIONS, resources: [props.sourceTable.tableArn] }),
     );
-    const targetArns = props.pair.targets.map((t) =>
-      stack.formatArn({
-        service: 'dynamodb',
-        region: t.region,
-        account: t.account ?? stack.account,
-        resource: 'table',
-        resourceName: t.table,
-      }),
-    );
+    const targetArns = props.pair.targets.map((t) => targetTableArn(stack, t));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ReadTargets', actions: READ_ACTIONS, resources: targetArns }),
     );

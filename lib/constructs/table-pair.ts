@@ -25,6 +25,7 @@ import {
   grantResendAndDeadLetter,
   grantStateTable,
   PAIR_TAG,
+  targetTableArn,
 } from './pair-common';
 import { PairQueue } from './pair-queue';
 import { Reconciler } from './reconciler';
@@ -246,15 +247,7 @@ export class TablePair extends Construct {
   private grantApply(targets: readonly DynamoTargetConfig[]): void {
     const stack = Stack.of(this);
     const role = this.apply.role;
-    const targetArns = targets.map((t) =>
-      stack.formatArn({
-        service: 'dynamodb',
-        region: t.region,
-        account: t.account ?? stack.account,
-        resource: 'table',
-        resourceName: t.table,
-      }),
-    );
+    const targetArns = targets.map((t) => targetTableArn(stack, t));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteTargets',
