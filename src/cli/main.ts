@@ -6,7 +6,14 @@ import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfigFile, RECONCILE_DEFAULTS } from '../../lib/config';
+import {
+  ConfigError,
+  type DynamoPairConfig,
+  loadConfigFile,
+  type PairConfig,
+  RECONCILE_DEFAULTS,
+  type ReplicationConfig,
+} from '../../lib/config';
 import { backfill, progressBar } from './backfill';
 import { runDemo } from './demo';
 import { PROJECT_DIR, startLocalCloud } from './local-cloud';
@@ -26,6 +33,26 @@ const positiveInt = (name: string) => (v: string) => {
     throw new InvalidArgumentError(`${name} must be a whole number ≥ 1 (given "${v}")`);
   return n;
 };
+
+/** The pair of that name, or an error that lists the config's pairs. */
+function findPair(cfg: ReplicationConfig, name: string): PairConfig {
+  const pair = cfg.pairs.find((p) => p.name === name);
+  if (!pair) {
+    throw new InvalidArgumentError(
+      `unknown pair "${name}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
+    );
+  }
+  return pair;
+}
+
+/** The DynamoDB pair of that name, for commands that do not handle other pair types yet. */
+function findDynamoPair(cfg: ReplicationConfig, name: string, command: string): DynamoPairConfig {
+  const pair = findPair(cfg, name);
+  if (pair.type !== 'dynamodb') {
+    throw new InvalidArgumentError(`${command} of ${pair.type} pairs is not supported yet (given pair "${name}")`);
+  }
+  return pair;
+}
 
 function common(cmd: Command): Command {
   return cmd
@@ -109,11 +136,7 @@ export function buildProgram(): Command {
     .argument('<pair>', 'pair name')
     .action(async (pair: string, o: CommonOptions) => {
       const cfg = loadConfigFile(o.config);
-      if (!cfg.pairs.some((p) => p.name === pair)) {
-        throw new InvalidArgumentError(
-          `unknown pair "${pair}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
-        );
-      }
+      findPair(cfg, pair);
       const r = await redrive(pair, { region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint }, (l) =>
         console.log(l),
       );
@@ -127,14 +150,7 @@ export function buildProgram(): Command {
     .option('--restart', 'ignore the checkpoints of an earlier run')
     .action(async (name: string, o: CommonOptions & { segments: number; restart?: boolean }) => {
       const cfg = loadConfigFile(o.config);
-      const pair = cfg.pairs.find((p) => p.name === name);
-      if (!pair)
-        throw new InvalidArgumentError(
-          `unknown pair "${name}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
-        );
-      if (pair.type !== 'dynamodb') {
-        throw new InvalidArgumentError(`backfill of ${pair.type} pairs is not supported yet (given pair "${name}")`);
-      }
+      const pair = findDynamoPair(cfg, name, 'backfill');
       const client = clientConfig({ region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint });
       const tty = process.stdout.isTTY;
       const r = await backfill({
@@ -187,14 +203,7 @@ export function buildProgram(): Command {
         },
       ) => {
         const cfg = loadConfigFile(o.config);
-        const pair = cfg.pairs.find((p) => p.name === name);
-        if (!pair)
-          throw new InvalidArgumentError(
-            `unknown pair "${name}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
-          );
-        if (pair.type !== 'dynamodb') {
-          throw new InvalidArgumentError(`reconcile of ${pair.type} pairs is not supported yet (given pair "${name}")`);
-        }
+        const pair = findDynamoPair(cfg, name, 'reconcile');
         if (o.deleteExtra && !o.repair) throw new InvalidArgumentError('--delete-extra needs --repair');
         // Progress goes to stderr, so --json output stays clean.
         const tty = process.stderr.isTTY;
