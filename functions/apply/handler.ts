@@ -3,21 +3,13 @@
  * message's targets, metrics, re-send / dead-letter / retry).
  */
 import type { AttributeFilter } from '../shared/attributes';
-import { dynamoClient, requiredEnv, sqsClient } from '../shared/clients';
+import { dynamoClient, requiredEnv, sqsClient, type TableTargetEnv } from '../shared/clients';
 import { parseBody } from '../shared/envelope';
 import { messageHandler } from '../shared/message-handler';
 import { type ApplyDeps, type ApplyTarget, applyEnvelopes } from './core';
 import { DynamoSourceReader, DynamoTargetStore, DynamoTombstoneStore } from './dynamo-store';
 
-interface TargetEnv {
-  readonly id: string;
-  readonly region: string;
-  readonly table: string;
-  readonly roleArn?: string;
-  readonly externalId?: string;
-}
-
-const TARGETS = JSON.parse(requiredEnv('TARGETS')) as TargetEnv[];
+const TARGETS = JSON.parse(requiredEnv('TARGETS')) as TableTargetEnv[];
 const APPLY_TARGETS: ApplyTarget[] = TARGETS.map((t) => ({
   id: t.id,
   store: new DynamoTargetStore(dynamoClient(t), t.table),

@@ -9,21 +9,13 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AttributeFilter } from '../shared/attributes';
-import { dynamoClient, requiredEnv, sqsClient } from '../shared/clients';
+import { dynamoClient, requiredEnv, sqsClient, type TableTargetEnv } from '../shared/clients';
 import { logger, metricsFor } from '../shared/powertools';
 import { ReadBudget } from './budget';
 import { type ReconcileDeps, type RunReport, runReconcile } from './core';
 import { DynamoCheckpointStore, DynamoTableReader } from './dynamo-reader';
 import { enqueueRepairs } from './repair';
 import { DynamoReportStore } from './report-store';
-
-interface TargetEnv {
-  readonly id: string;
-  readonly region: string;
-  readonly table: string;
-  readonly roleArn?: string;
-  readonly externalId?: string;
-}
 
 /** Time kept back from the invocation's remaining time for saving, publishing and returning. */
 export const DEADLINE_MARGIN_MS = 20_000;
@@ -34,7 +26,7 @@ const PAIR = requiredEnv('PAIR_NAME');
 const SOURCE_REGION = requiredEnv('SOURCE_REGION');
 const SOURCE_TABLE = requiredEnv('SOURCE_TABLE');
 const QUEUE_URL = requiredEnv('QUEUE_URL');
-const TARGETS = JSON.parse(requiredEnv('TARGETS')) as TargetEnv[];
+const TARGETS = JSON.parse(requiredEnv('TARGETS')) as TableTargetEnv[];
 const FILTER = process.env.FILTER ? (JSON.parse(process.env.FILTER) as AttributeFilter) : undefined;
 const REPAIR = process.env.REPAIR === 'true';
 const DELETE_EXTRA = process.env.DELETE_EXTRA === 'true';

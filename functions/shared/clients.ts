@@ -17,6 +17,13 @@ export interface ClientTarget {
   readonly externalId?: string;
 }
 
+/** One DynamoDB target as the TARGETS variable of apply and reconcile describes it. */
+export interface TableTargetEnv extends ClientTarget {
+  /** `targetId(target)`, e.g. `eu-west-1/orders`. */
+  readonly id: string;
+  readonly table: string;
+}
+
 /** Credentials of the target's role (assumed with its external id), or undefined for the function's own. */
 export function roleCredentials(target: ClientTarget): ReturnType<typeof fromTemporaryCredentials> | undefined {
   if (!target.roleArn) return undefined;
