@@ -103,7 +103,10 @@ export function buildProgram(): Command {
     );
 
   common(program.command('status'))
-    .description('per pair: queue and DLQ depth, capture failures, items replicated and lag in the last hour')
+    .description(
+      'per pair and target: queue and DLQ depth, capture failures, items replicated and lag in the last hour, ' +
+        'and the last reconcile run (time, consistency, mismatched and repaired items)',
+    )
     .option('--json', 'print JSON')
     .action(async (o: CommonOptions & { json?: boolean }) => {
       const cfg = loadConfigFile(o.config);
@@ -112,23 +115,65 @@ export function buildProgram(): Command {
         console.log(JSON.stringify(status, null, 2));
         return;
       }
+      const time = (isoTime: string) => isoTime.replace(/\.\d{3}Z$/, 'Z');
+      // Floored, so a ratio just under 1 never shows as 100%.
+      const percent = (r: number) => (r === 1 ? '100%' : `${(Math.floor(r * 10_000) / 100).toFixed(2)}%`);
+      const notes: string[] = [];
+      const problems: string[] = [];
+      const rows = status.flatMap((s) => {
+        if (!s.deployed) {
+          problems.push(`${s.pair}: not deployed (${s.reason})`);
+          return s.targets.map((t) => [s.pair, t.target, 'not deployed', '-', '-', '-', '-', '-', '-', '-', '-']);
+        }
+        const run = s.lastReconcile;
+        // Without a readable report, an error means the report (or checkpoint) is there but corrupt.
+        let last = run ? time(run.finishedAt ?? run.startedAt) : s.reconcileErrors.length > 0 ? 'unreadable' : 'never';
+        const running = s.reconcileInProgress;
+        if (running) {
+          last += ' (run in progress)';
+          notes.push(
+            `${s.pair}: reconcile run in progress since ${time(running.startedAt)}: ${running.checked} item(s) checked, ` +
+              `${running.segmentsDone}/${running.segmentsTotal} scan segment(s) done, ${running.invocations} invocation(s)`,
+          );
+        }
+        for (const e of s.reconcileErrors) problems.push(`${s.pair}: ${e}`);
+        return s.targets.map((t) => {
+          const r = t.lastReconcile;
+          return [
+            s.pair,
+            t.target,
+            s.queueDepth,
+            s.dlqDepth,
+            s.captureFailures,
+            t.replicatedLastHour,
+            t.lagP99Ms === null ? '-' : ms(t.lagP99Ms),
+            last,
+            r ? percent(r.consistencyRatio) : '-',
+            r ? r.missing + r.extra + r.different : '-',
+            r ? r.repaired : '-',
+          ];
+        });
+      });
       console.log(
         renderTable(
-          ['pair', 'target', 'queue', 'dlq', 'capture failures', 'replicated (1 h)', 'lag p99 (1 h)', 'last reconcile'],
-          status.flatMap((s) =>
-            s.targets.map((t) => [
-              s.pair,
-              t.target,
-              s.queueDepth,
-              s.dlqDepth,
-              s.captureFailures,
-              t.replicatedLastHour,
-              t.lagP99Ms === null ? '-' : ms(t.lagP99Ms),
-              s.lastReconcile,
-            ]),
-          ),
+          [
+            'pair',
+            'target',
+            'queue',
+            'dlq',
+            'capture failures',
+            'replicated (1 h)',
+            'lag p99 (1 h)',
+            'last reconcile',
+            'consistency',
+            'mismatched',
+            'repaired',
+          ],
+          rows,
         ),
       );
+      for (const n of notes) console.log(n);
+      for (const p of problems) console.error(p);
     });
 
   common(program.command('redrive'))

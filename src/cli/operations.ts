@@ -3,6 +3,7 @@
  * or the local cloud (both use the normal credential chain; `--endpoint` points the clients elsewhere).
  */
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient, GetItemCommand, type GetItemCommandOutput } from '@aws-sdk/client-dynamodb';
 import {
   DeleteMessageBatchCommand,
   type MessageAttributeValue,
@@ -10,6 +11,10 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { ReconcileCheckpoint } from '../../functions/reconcile/checkpoint';
+import type { RunReport, TargetReport } from '../../functions/reconcile/core';
+import { CHECKPOINT_KEY } from '../../functions/reconcile/dynamo-reader';
+import { REPORT_KEY } from '../../functions/reconcile/report-store';
 import { ERROR_ATTR, ERROR_NAME_ATTR, TARGET_ATTR } from '../../functions/shared/messages';
 import { type ReplicationConfig, targetId } from '../../lib/config';
 import { queueDepth } from './demo';
@@ -38,14 +43,217 @@ export function clientConfig(o: ClientOptions): {
   };
 }
 
-/** One pair's status. */
-export interface PairStatus {
+/** The headline numbers of a pair's last finished reconcile run. */
+export interface ReconcileSummary {
+  /** When the run started (ISO 8601). */
+  readonly startedAt: string;
+  /** When the run finished (ISO 8601); null if the stored report has none. */
+  readonly finishedAt: string | null;
+  readonly checked: number;
+  /** missing + extra + different over all targets. */
+  readonly mismatched: number;
+  readonly repaired: number;
+  /** matched / checked (1 when nothing was checked). */
+  readonly consistencyRatio: number;
+  readonly complete: boolean;
+}
+
+/** One target's numbers in a pair's last finished reconcile run. */
+export interface TargetReconcileSummary {
+  readonly checked: number;
+  readonly missing: number;
+  readonly extra: number;
+  readonly different: number;
+  readonly repaired: number;
+  readonly consistencyRatio: number;
+}
+
+/** A reconcile run that has a checkpoint in the pair's state table: it continues at the next invocation. */
+export interface ReconcileProgress {
+  /** ISO 8601. */
+  readonly startedAt: string;
+  /** When the checkpoint was last saved (ISO 8601); null if the item has no `updatedAt`. */
+  readonly updatedAt: string | null;
+  readonly invocations: number;
+  /** Items checked so far, over all targets. */
+  readonly checked: number;
+  /** Scan segments finished so far, over the source scan and every target scan. */
+  readonly segmentsDone: number;
+  readonly segmentsTotal: number;
+}
+
+/** One target of a deployed pair. */
+export interface TargetStatus {
+  readonly target: string;
+  readonly replicatedLastHour: number;
+  readonly lagP99Ms: number | null;
+  /** This target in the last finished run; null if never run or the run did not cover it. */
+  readonly lastReconcile: TargetReconcileSummary | null;
+}
+
+/** A pair whose stack is deployed. */
+export interface DeployedPairStatus {
   readonly pair: string;
+  readonly deployed: true;
   readonly queueDepth: number;
   readonly dlqDepth: number;
   readonly captureFailures: number;
-  readonly targets: { target: string; replicatedLastHour: number; lagP99Ms: number | null }[];
-  readonly lastReconcile: string;
+  readonly targets: TargetStatus[];
+  /** The last finished reconcile run; null when none finished yet (or its report could not be read). */
+  readonly lastReconcile: ReconcileSummary | null;
+  /** The unfinished run, if one has a checkpoint; null otherwise. */
+  readonly reconcileInProgress: ReconcileProgress | null;
+  /** Reconcile state that could not be read (e.g. a report that is not valid JSON), one message each. */
+  readonly reconcileErrors: string[];
+}
+
+/** A pair of the config whose stack is not deployed (in this region, at this endpoint). */
+export interface UndeployedPairStatus {
+  readonly pair: string;
+  readonly deployed: false;
+  /** What is missing, and where. */
+  readonly reason: string;
+  /** The pair's targets in the config. */
+  readonly targets: { readonly target: string }[];
+}
+
+/** One pair's status. */
+export type PairStatus = DeployedPairStatus | UndeployedPairStatus;
+
+/** Reconcile state in a pair's state table that cannot be read. */
+export class CorruptReconcileStateError extends Error {
+  constructor(table: string, key: string, detail: string) {
+    super(`cannot read the reconcile state in ${table} (pk "${key}"): ${detail}`);
+    this.name = 'CorruptReconcileStateError';
+  }
+}
+
+/** Parses a stored JSON document and checks the fields the status uses, naming the table and key if it fails. */
+function parseStored<T>(json: string, table: string, key: string, check: (v: Record<string, unknown>) => string[]): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new CorruptReconcileStateError(table, key, `not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CorruptReconcileStateError(table, key, 'not a JSON object');
+  }
+  const wrong = check(value as Record<string, unknown>);
+  if (wrong.length > 0) throw new CorruptReconcileStateError(table, key, `missing or invalid ${wrong.join(', ')}`);
+  return value as T;
+}
+
+const REPORT_NUMBERS = ['startedAt', 'checked', 'mismatched', 'repaired', 'consistencyRatio'] as const;
+const TARGET_NUMBERS = ['checked', 'missing', 'extra', 'different', 'repaired', 'consistencyRatio'] as const;
+
+function checkReport(v: Record<string, unknown>): string[] {
+  const wrong: string[] = REPORT_NUMBERS.filter((f) => typeof v[f] !== 'number');
+  if (typeof v.complete !== 'boolean') wrong.push('complete');
+  if (v.finishedAt !== undefined && typeof v.finishedAt !== 'number') wrong.push('finishedAt');
+  const targets = v.targets;
+  if (!Array.isArray(targets)) return [...wrong, 'targets'];
+  targets.forEach((t: unknown, i) => {
+    const o = (typeof t === 'object' && t !== null ? t : {}) as Record<string, unknown>;
+    if (typeof o.target !== 'string') wrong.push(`targets[${i}].target`);
+    for (const f of TARGET_NUMBERS) if (typeof o[f] !== 'number') wrong.push(`targets[${i}].${f}`);
+  });
+  return wrong;
+}
+
+function checkCheckpoint(v: Record<string, unknown>): string[] {
+  const wrong: string[] = [];
+  if (typeof v.startedAt !== 'number') wrong.push('startedAt');
+  if (typeof v.invocations !== 'number') wrong.push('invocations');
+  if (typeof v.counts !== 'object' || v.counts === null) wrong.push('counts');
+  if (typeof v.scans !== 'object' || v.scans === null) wrong.push('scans');
+  return wrong;
+}
+
+const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+function summarize(r: RunReport): ReconcileSummary {
+  return {
+    startedAt: iso(r.startedAt),
+    finishedAt: r.finishedAt === undefined ? null : iso(r.finishedAt),
+    checked: r.checked,
+    mismatched: r.mismatched,
+    repaired: r.repaired,
+    consistencyRatio: r.consistencyRatio,
+    complete: r.complete,
+  };
+}
+
+function summarizeTarget(t: TargetReport): TargetReconcileSummary {
+  return {
+    checked: t.checked,
+    missing: t.missing,
+    extra: t.extra,
+    different: t.different,
+    repaired: t.repaired,
+    consistencyRatio: t.consistencyRatio,
+  };
+}
+
+function progressOf(cp: ReconcileCheckpoint, updatedAt: string | undefined): ReconcileProgress {
+  const segments = Object.values(cp.scans).flat();
+  const updated = Number(updatedAt);
+  return {
+    startedAt: iso(cp.startedAt),
+    // The attribute can be absent, so a NaN check rather than a truthiness test (0 is a valid time).
+    updatedAt: updatedAt === undefined || Number.isNaN(updated) ? null : iso(updated),
+    invocations: cp.invocations,
+    checked: Object.values(cp.counts).reduce((n, c) => n + c.checked, 0),
+    segmentsDone: segments.filter((s) => s.done).length,
+    segmentsTotal: segments.length,
+  };
+}
+
+/** What the pair's state table says about reconcile; `undefined` when the table does not exist. */
+interface ReconcileState {
+  readonly report: RunReport | null;
+  readonly progress: ReconcileProgress | null;
+  readonly errors: string[];
+}
+
+async function readReconcileState(ddb: DynamoDBClient, table: string): Promise<ReconcileState | undefined> {
+  const get = (key: string) =>
+    ddb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } }, ConsistentRead: true }));
+  let reportItem: GetItemCommandOutput;
+  let checkpointItem: GetItemCommandOutput;
+  try {
+    [reportItem, checkpointItem] = await Promise.all([get(REPORT_KEY), get(CHECKPOINT_KEY)]);
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+  const errors: string[] = [];
+  let report: RunReport | null = null;
+  let progress: ReconcileProgress | null = null;
+  const reportJson = reportItem.Item?.report?.S;
+  if (reportItem.Item && reportJson === undefined) {
+    errors.push(new CorruptReconcileStateError(table, REPORT_KEY, 'no string attribute "report"').message);
+  } else if (reportJson !== undefined) {
+    try {
+      report = parseStored<RunReport>(reportJson, table, REPORT_KEY, checkReport);
+    } catch (err) {
+      if (!(err instanceof CorruptReconcileStateError)) throw err;
+      errors.push(err.message);
+    }
+  }
+  const stateJson = checkpointItem.Item?.state?.S;
+  if (checkpointItem.Item && stateJson === undefined) {
+    errors.push(new CorruptReconcileStateError(table, CHECKPOINT_KEY, 'no string attribute "state"').message);
+  } else if (stateJson !== undefined) {
+    try {
+      const cp = parseStored<ReconcileCheckpoint>(stateJson, table, CHECKPOINT_KEY, checkCheckpoint);
+      progress = progressOf(cp, checkpointItem.Item?.updatedAt?.N);
+    } catch (err) {
+      if (!(err instanceof CorruptReconcileStateError)) throw err;
+      errors.push(err.message);
+    }
+  }
+  return { report, progress, errors };
 }
 
 async function lastHourMetrics(
@@ -89,31 +297,56 @@ async function lastHourMetrics(
   return { items, p99: lag.length > 0 ? Math.max(...lag) : null };
 }
 
-/** Reads every pair's queue depths and last-hour metrics. */
+/**
+ * Reads every pair's queue depths, last-hour metrics and reconcile state (the latest run report and any
+ * unfinished run's checkpoint in the pair's state table, in the source region). A pair whose state table
+ * does not exist is reported as not deployed rather than failing the whole status.
+ */
 export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Promise<PairStatus[]> {
   const sqs = new SQSClient(clientConfig(o));
   const cw = new CloudWatchClient(clientConfig(o));
+  const ddb = new DynamoDBClient(clientConfig(o));
   return Promise.all(
-    cfg.pairs.map(async (p) => {
+    cfg.pairs.map(async (p): Promise<PairStatus> => {
+      // Same name as lib/constructs/names.ts gives it (not imported: that module loads aws-cdk-lib).
+      const stateTable = `replicator-${p.name}-state`;
+      const reconcile = await readReconcileState(ddb, stateTable);
+      if (!reconcile) {
+        return {
+          pair: p.name,
+          deployed: false,
+          reason: `state table ${stateTable} does not exist in ${o.region}${o.endpoint ? ` at ${o.endpoint}` : ''}`,
+          targets: p.targets.map((t) => ({ target: targetId(t) })),
+        };
+      }
       const [q, dlq, cap] = await Promise.all([
         queueDepth(sqs, `replicator-${p.name}`),
         queueDepth(sqs, `replicator-${p.name}-dlq`),
         queueDepth(sqs, `replicator-${p.name}-capture-failures`),
       ]);
       const targets = await Promise.all(
-        p.targets.map(async (t) => {
-          const m = await lastHourMetrics(cw, p.name, targetId(t));
-          return { target: targetId(t), replicatedLastHour: m.items, lagP99Ms: m.p99 };
+        p.targets.map(async (t): Promise<TargetStatus> => {
+          const id = targetId(t);
+          const m = await lastHourMetrics(cw, p.name, id);
+          const last = reconcile.report?.targets.find((r) => r.target === id);
+          return {
+            target: id,
+            replicatedLastHour: m.items,
+            lagP99Ms: m.p99,
+            lastReconcile: last ? summarizeTarget(last) : null,
+          };
         }),
       );
-      // The scheduled reconciler that fills this in is not built yet.
       return {
         pair: p.name,
+        deployed: true,
         queueDepth: q.depth,
         dlqDepth: dlq.depth,
         captureFailures: cap.depth,
         targets,
-        lastReconcile: 'never',
+        lastReconcile: reconcile.report ? summarize(reconcile.report) : null,
+        reconcileInProgress: reconcile.progress,
+        reconcileErrors: reconcile.errors,
       };
     }),
   );
