@@ -4,7 +4,7 @@
  * Pure logic; the SQS client is passed in. Capture never talks to a target region: it only enqueues, so a
  * target outage makes the queue grow instead of stopping capture.
  */
-import type { SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import {
@@ -38,8 +38,15 @@ export interface CaptureOptions {
   readonly now?: () => number;
 }
 
+/** What packing needs of an envelope of either pair type: its record id, the envelope, its JSON size. */
+export interface Packable {
+  readonly recordId: string;
+  readonly envelope: unknown;
+  readonly bytes: number;
+}
+
 /** An envelope with the stream record it came from (its sequence number, for partial batch responses). */
-export interface CapturedEnvelope {
+export interface CapturedEnvelope extends Packable {
   readonly recordId: string;
   readonly envelope: Envelope;
   readonly bytes: number;
@@ -129,10 +136,10 @@ export function buildEnvelopes(records: readonly DynamoDBRecord[], opts: Capture
  * `envelopesPerMessage` envelopes and `maxMessageBytes` bytes; a lone envelope travels as an object, several
  * as a JSON array.
  */
-export function packMessages(envelopes: readonly CapturedEnvelope[], opts: CaptureOptions): PackedMessage[] {
+export function packMessages(envelopes: readonly Packable[], opts: CaptureOptions): PackedMessage[] {
   const maxBytes = (opts.maxMessageBytes ?? SQS_MAX_BYTES) - PACK_HEADROOM;
   const messages: PackedMessage[] = [];
-  let current: CapturedEnvelope[] = [];
+  let current: Packable[] = [];
   let currentBytes = 2;
   const flush = () => {
     if (current.length === 0) return;
@@ -188,12 +195,18 @@ export async function sendMessages(
   sqs: SQSClient,
   queueUrl: string,
   messages: readonly PackedMessage[],
+  /** Message attributes of every message (e.g. `rep-target` for a repair meant for one target). */
+  attributes?: Record<string, MessageAttributeValue>,
 ): Promise<SendResult> {
   const result: SendResult = { sentMessages: 0, sentEnvelopes: 0, requests: 0, failed: [] };
   const batches = planBatches(messages);
   await Promise.all(
     batches.map(async (batch) => {
-      const entries: SendMessageBatchRequestEntry[] = batch.map((m, i) => ({ Id: String(i), MessageBody: m.body }));
+      const entries: SendMessageBatchRequestEntry[] = batch.map((m, i) => ({
+        Id: String(i),
+        MessageBody: m.body,
+        ...(attributes ? { MessageAttributes: attributes } : {}),
+      }));
       (result as { requests: number }).requests++;
       try {
         const res = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));

@@ -98,6 +98,22 @@ export function taggingHeader(tags: readonly { Key?: string; Value?: string }[])
   return tags.map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`).join('&');
 }
 
+/**
+ * HEAD of an object's current version with its checksums and its `rep-v` (when Replicator wrote it);
+ * undefined when there is none (or a delete marker is current).
+ */
+export async function headObject(client: S3Client, bucket: string, key: string): Promise<TargetObject | undefined> {
+  try {
+    const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    if (h.DeleteMarker) return undefined;
+    const version = h.Metadata?.[REP_VERSION_META];
+    return { ...integrityOf(h), ...(version !== undefined ? { version } : {}) };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 /** The pair's source bucket, read with the function's own role. */
 export class S3SourceBucket implements SourceBucket {
   constructor(
@@ -169,17 +185,7 @@ export class S3TargetBucket implements TargetBucket {
   ) {}
 
   async head(key: string): Promise<TargetObject | undefined> {
-    try {
-      const h = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }),
-      );
-      if (h.DeleteMarker) return undefined;
-      const version = h.Metadata?.[REP_VERSION_META];
-      return { ...integrityOf(h), ...(version !== undefined ? { version } : {}) };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return headObject(this.client, this.bucket, key);
   }
 
   async copy(

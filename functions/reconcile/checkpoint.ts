@@ -33,6 +33,11 @@ export interface TargetCounts {
   inFlight: number;
   /** Findings for which a repair envelope was enqueued. */
   repaired: number;
+  /**
+   * S3: objects counted as matched on size alone, since neither a full-object checksum nor MD5 ETags could
+   * compare them. Absent for DynamoDB, whose items are always compared by checksum.
+   */
+  unverified?: number;
 }
 
 /** Keys of the first findings of one target. */

@@ -499,7 +499,7 @@ export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promi
           }
           for (const [id, delta] of Object.entries(o.counts)) {
             const c = cp.counts[id]!;
-            for (const k of Object.keys(delta) as (keyof TargetCounts)[]) c[k] += delta[k];
+            for (const k of Object.keys(delta) as (keyof TargetCounts)[]) c[k] = (c[k] ?? 0) + (delta[k] ?? 0);
           }
           for (const f of repairable) cp.counts[f.target]!.repaired++;
           for (const f of o.findings) {

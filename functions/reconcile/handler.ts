@@ -5,20 +5,20 @@
  * and the next scheduled invocation continues from it.
  */
 
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AttributeFilter } from '../shared/attributes';
 import { dynamoClient, requiredEnv, sqsClient, type TableTargetEnv } from '../shared/clients';
-import { logger, metricsFor } from '../shared/powertools';
+import { logger } from '../shared/powertools';
 import { ReadBudget } from './budget';
-import { type ReconcileDeps, type RunReport, runReconcile } from './core';
+import { type ReconcileDeps, runReconcile } from './core';
 import { DynamoCheckpointStore, DynamoTableReader } from './dynamo-reader';
 import { enqueueRepairs } from './repair';
 import { DynamoReportStore } from './report-store';
+import { DEADLINE_MARGIN_MS, finishInvocation, type ReconcileSummary } from './run-outcome';
 
-/** Time kept back from the invocation's remaining time for saving, publishing and returning. */
-export const DEADLINE_MARGIN_MS = 20_000;
+export { DEADLINE_MARGIN_MS, type ReconcileSummary };
+
 /** Wait before re-reading suspects, so writes already in the pair queue can land (RECHECK_DELAY_MS). */
 const RECHECK_DELAY_MS = Number(process.env.RECHECK_DELAY_MS ?? '5000');
 
@@ -40,7 +40,6 @@ const checkpoints = new DynamoCheckpointStore(stateClient, STATE_TABLE);
 const reports = new DynamoReportStore(stateClient, STATE_TABLE);
 const source = new DynamoTableReader(sourceClient, SOURCE_TABLE);
 const targets = TARGETS.map((t) => ({ id: t.id, reader: new DynamoTableReader(dynamoClient(t), t.table) }));
-const metrics = new Map(TARGETS.map((t) => [t.id, metricsFor({ Pair: PAIR, Target: t.id })]));
 logger.appendKeys({ pair: PAIR });
 
 let keyNames: Promise<string[]> | undefined;
@@ -56,43 +55,6 @@ function sourceKeyNames(): Promise<string[]> {
     keyNames = undefined;
   });
   return keyNames;
-}
-
-/** What one invocation returns. */
-export interface ReconcileSummary {
-  readonly pair: string;
-  readonly complete: boolean;
-  /** Pages checked in this invocation. */
-  readonly pages: number;
-  readonly invocations: number;
-  readonly checked: number;
-  readonly mismatched: number;
-  readonly repaired: number;
-  readonly consistencyRatio: number;
-  readonly durationMs: number;
-  readonly targets: readonly {
-    readonly target: string;
-    readonly checked: number;
-    readonly missing: number;
-    readonly extra: number;
-    readonly different: number;
-    readonly repaired: number;
-    readonly consistencyRatio: number;
-  }[];
-}
-
-function publish(report: RunReport): void {
-  for (const t of report.targets) {
-    const m = metrics.get(t.target) ?? metricsFor({ Pair: PAIR, Target: t.target });
-    m.addMetric('ReconcileChecked', MetricUnit.Count, t.checked);
-    m.addMetric('ReconcileMismatched', MetricUnit.Count, t.missing + t.extra + t.different);
-    m.addMetric('ReconcileMissing', MetricUnit.Count, t.missing);
-    m.addMetric('ReconcileExtra', MetricUnit.Count, t.extra);
-    m.addMetric('ReconcileRepaired', MetricUnit.Count, t.repaired);
-    m.addMetric('ConsistencyRatio', MetricUnit.NoUnit, t.consistencyRatio);
-    m.addMetric('ReconcileDuration', MetricUnit.Milliseconds, report.durationMs);
-    m.publishStoredMetrics();
-  }
 }
 
 /** Lambda entry point (EventBridge scheduled event; its content is not used). */
@@ -117,39 +79,5 @@ export async function handler(_event: unknown, context: Context): Promise<Reconc
   const result = await runReconcile(deps, {
     deadlineMs: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
   });
-  const { report } = result;
-  if (result.complete) {
-    publish(report);
-    await reports.saveLatest(report);
-    await reports.clearCheckpoint();
-    logger.info('reconcile run finished', {
-      checked: report.checked,
-      mismatched: report.mismatched,
-      repaired: report.repaired,
-      consistencyRatio: report.consistencyRatio,
-      invocations: report.invocations,
-    });
-  } else {
-    logger.info('reconcile run continues next invocation', { pages: result.pages, checked: report.checked });
-  }
-  return {
-    pair: PAIR,
-    complete: result.complete,
-    pages: result.pages,
-    invocations: report.invocations,
-    checked: report.checked,
-    mismatched: report.mismatched,
-    repaired: report.repaired,
-    consistencyRatio: report.consistencyRatio,
-    durationMs: report.durationMs,
-    targets: report.targets.map((t) => ({
-      target: t.target,
-      checked: t.checked,
-      missing: t.missing,
-      extra: t.extra,
-      different: t.different,
-      repaired: t.repaired,
-      consistencyRatio: t.consistencyRatio,
-    })),
-  };
+  return finishInvocation(result, reports);
 }

@@ -4,8 +4,8 @@
  * than the moment the source was read: any change made after the read sorts after it and wins, any older
  * one loses. Extra target items become deletes only when the pair allows it (`deleteExtra`).
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { type CapturedEnvelope, packMessages, sendMessages } from '../capture/core';
+import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
+import { type Packable, packMessages, sendMessages } from '../capture/core';
 import {
   type AttributeFilter,
   type AttrMap,
@@ -14,6 +14,8 @@ import {
   withoutReplicationAttributes,
 } from '../shared/attributes';
 import { byteLength, type Envelope, makeVersion } from '../shared/envelope';
+import { TARGET_ATTR } from '../shared/messages';
+import type { S3Envelope } from '../shared/s3-envelope';
 
 /** Envelopes larger than this travel as key-only fetch envelopes (the applier reads the source). */
 const MAX_ENVELOPE_BYTES = 250_000;
@@ -103,12 +105,18 @@ export class RepairEnqueueError extends Error {
 export async function enqueueRepairs(
   sqs: SQSClient,
   queueUrl: string,
-  envelopes: readonly Envelope[],
-  opts: { readonly pair: string; readonly origin: string; readonly envelopesPerMessage?: number },
+  envelopes: readonly (Envelope | S3Envelope)[],
+  opts: {
+    readonly pair: string;
+    readonly origin: string;
+    readonly envelopesPerMessage?: number;
+    /** Restrict the messages to this one target (`rep-target`). @default - every target of the pair */
+    readonly targetId?: string;
+  },
 ): Promise<{ messages: number; requests: number }> {
   if (envelopes.length === 0) return { messages: 0, requests: 0 };
-  const captured: CapturedEnvelope[] = envelopes.map((envelope) => ({
-    recordId: canonicalKey(envelope.key),
+  const captured: Packable[] = envelopes.map((envelope) => ({
+    recordId: typeof envelope.key.key === 'string' ? envelope.key.key : canonicalKey(envelope.key as AttrMap),
     envelope,
     bytes: byteLength(envelope),
   }));
@@ -117,7 +125,11 @@ export async function enqueueRepairs(
     origin: opts.origin,
     envelopesPerMessage: opts.envelopesPerMessage ?? 25,
   });
-  const sent = await sendMessages(sqs, queueUrl, messages);
+  const attributes =
+    opts.targetId !== undefined
+      ? { [TARGET_ATTR]: { DataType: 'String', StringValue: opts.targetId } satisfies MessageAttributeValue }
+      : undefined;
+  const sent = await sendMessages(sqs, queueUrl, messages, attributes);
   if (sent.failed.length > 0) {
     throw new RepairEnqueueError(
       `reconcile of ${opts.pair}: ${sent.failed.length} repair envelope(s) not enqueued (${sent.failed[0]?.reason})`,

@@ -6,13 +6,7 @@
  * envelope travels exactly like a DynamoDB one. Capture never reads the source or a target: it only
  * enqueues.
  */
-import {
-  type CapturedEnvelope,
-  type CaptureOptions,
-  type PackedMessage,
-  packMessages,
-  SQS_MAX_BYTES,
-} from '../capture/core';
+import { type CaptureOptions, type PackedMessage, packMessages, SQS_MAX_BYTES } from '../capture/core';
 import { byteLength } from '../shared/envelope';
 import { reasonOf } from '../shared/errors';
 import { makeS3Version, parseEventTime, type S3Envelope, type S3ObjectRef } from '../shared/s3-envelope';
@@ -199,5 +193,5 @@ export function buildS3Envelopes(messages: readonly EventMessage[], opts: S3Capt
  */
 export function packS3Messages(envelopes: readonly CapturedS3Envelope[], opts: S3CaptureOptions): PackedMessage[] {
   const captureOptions: CaptureOptions = opts;
-  return packMessages(envelopes as unknown as readonly CapturedEnvelope[], captureOptions);
+  return packMessages(envelopes, captureOptions);
 }
