@@ -226,6 +226,8 @@ const s3PairSchema = z.strictObject({
   source: s3SourceSchema,
   targets: z.array(s3TargetSchema).min(1, 'must list at least one target'),
   options: s3PairOptionsSchema.optional(),
+  /** Let a reconcile with repair delete target objects the source does not have (otherwise they are only reported). */
+  deleteExtra: z.boolean().optional(),
 });
 
 const pairSchema = z.discriminatedUnion('type', [dynamoPairSchema, s3PairSchema], {

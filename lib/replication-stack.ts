@@ -75,7 +75,15 @@ export class ReplicationStack extends Stack {
       }
       ids.set(constructId, pair.name);
       if (pair.type === 's3') {
-        pairs.set(pair.name, new BucketPair(this, constructId, { pair, accessLogs: this.accessLogs, ...alarmOptions }));
+        pairs.set(
+          pair.name,
+          new BucketPair(this, constructId, {
+            pair,
+            accessLogs: this.accessLogs,
+            ...alarmOptions,
+            ...(config.reconcile ? { reconcile: config.reconcile } : {}),
+          }),
+        );
         continue;
       }
       const sourceStreamArn = props.sourceStreamArns?.[pair.name];

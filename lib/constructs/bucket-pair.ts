@@ -13,19 +13,30 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { S3_PAIR_DEFAULTS, type S3PairConfig, type S3PairOptions, type S3TargetConfig, targetId } from '../config';
+import {
+  type ReconcileConfig,
+  S3_PAIR_DEFAULTS,
+  type S3PairConfig,
+  type S3PairOptions,
+  type S3TargetConfig,
+  targetId,
+} from '../config';
 import { AccessLogsBucket } from './access-logs-bucket';
 import { type PairAlarmOptions, PairMonitoring } from './monitoring';
 import { pairResourceNames } from './names';
 import {
+  acknowledgeObjectGrants,
+  bucketArn,
   CAPTURE_TIMEOUT,
   createStateTable,
   grantAssumeTargetRoles,
   grantResendAndDeadLetter,
   grantStateTable,
+  objectsArn,
   PAIR_TAG,
 } from './pair-common';
 import { PairQueue } from './pair-queue';
+import { Reconciler, s3ReadStatements } from './reconciler';
 import { PROJECT_ROOT, ReplicatorFunction } from './replicator-function';
 import { replicatedBucketProps } from './target-bucket';
 
@@ -106,16 +117,11 @@ export interface BucketPairProps extends PairAlarmOptions {
    * @default - functions/copy/handler.ts of this project
    */
   readonly copyEntry?: string;
-}
-
-/** The object ARN pattern `arn:<partition>:s3:::<bucket>/<prefix>*`. */
-function objectsArn(stack: Stack, bucket: string, prefix: string): string {
-  return stack.formatArn({ service: 's3', region: '', account: '', resource: bucket, resourceName: `${prefix}*` });
-}
-
-/** The bucket ARN `arn:<partition>:s3:::<bucket>`. */
-function bucketArn(stack: Stack, bucket: string): string {
-  return stack.formatArn({ service: 's3', region: '', account: '', resource: bucket });
+  /**
+   * The deployment's reconcile settings; with them the pair gets a scheduled reconcile function.
+   * @default - no scheduled reconciler (`replicator reconcile` still runs on demand)
+   */
+  readonly reconcile?: ReconcileConfig;
 }
 
 /** Everything one S3 pair needs in its source region. */
@@ -136,6 +142,8 @@ export class BucketPair extends Construct {
   readonly monitoring: PairMonitoring;
   /** Targets as the copy function sees them (its TARGETS variable). */
   readonly copyTargets: readonly CopyTarget[];
+  /** The scheduled reconciler; only when the config has `reconcile`. */
+  readonly reconciler: Reconciler | undefined;
 
   constructor(scope: Construct, id: string, props: BucketPairProps) {
     super(scope, id);
@@ -238,6 +246,8 @@ export class BucketPair extends Construct {
     );
     this.grantCopy(pair, prefix);
 
+    this.reconciler = props.reconcile ? this.createReconciler(pair, prefix, props.reconcile) : undefined;
+
     this.monitoring = new PairMonitoring(this, 'Monitoring', {
       pairName: pair.name,
       deadLetterQueue: this.queues.deadLetterQueue,
@@ -251,6 +261,32 @@ export class BucketPair extends Construct {
       applyStepName: 'copy',
     });
     Tags.of(this).add(PAIR_TAG, pair.name);
+  }
+
+  /** The pair's scheduled reconciler: lists and HEADs under the prefix, repairs through the pair queue. */
+  private createReconciler(pair: S3PairConfig, prefix: string, reconcile: ReconcileConfig): Reconciler {
+    const reconciler = new Reconciler(this, 'Reconciler', {
+      pairName: pair.name,
+      reconcile,
+      deleteExtra: pair.deleteExtra,
+      targets: pair.targets,
+      stateTable: this.stateTable,
+      queue: this.queues.queue,
+      entry: 's3-handler.ts',
+      environment: {
+        SOURCE_BUCKET: pair.source.bucket,
+        TARGETS: JSON.stringify(this.copyTargets),
+        ...(pair.prefix !== undefined ? { PREFIX: pair.prefix } : {}),
+        ...(pair.suffix !== undefined ? { SUFFIX: pair.suffix } : {}),
+      },
+      readStatements: s3ReadStatements(this, pair.source.bucket, pair.targets, prefix),
+    });
+    acknowledgeObjectGrants(
+      reconciler.function.role,
+      [pair.source.bucket, ...pair.targets.map((t) => t.bucket)],
+      prefix,
+    );
+    return reconciler;
   }
 
   private createOrImportSource(props: BucketPairProps): s3.IBucket {
@@ -330,13 +366,6 @@ export class BucketPair extends Construct {
     grantAssumeTargetRoles(role, targets);
     grantStateTable(role, this.stateTable);
     grantResendAndDeadLetter(role, this.queues);
-    // Object-level grants need a key pattern: objects are not known at deploy time, so each is acknowledged
-    // on its own (the prefix is the narrowest scope the config allows).
-    for (const bucket of [pair.source.bucket, ...targets.map((t) => t.bucket)]) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${prefix}*]`,
-        reason: `Object-level S3 actions on the objects of bucket ${bucket} under the pair's prefix "${prefix}": object keys are not known at deploy time.`,
-      });
-    }
+    acknowledgeObjectGrants(role, [pair.source.bucket, ...targets.map((t) => t.bucket)], prefix);
   }
 }

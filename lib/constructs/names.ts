@@ -24,7 +24,7 @@ export interface PairResourceNames {
   readonly eventsQueue: string;
   /** Copy function (S3 pairs). */
   readonly copyFunction: string;
-  /** Scheduled reconcile function (DynamoDB pairs, when the config has `reconcile`). */
+  /** Scheduled reconcile function (when the config has `reconcile`). */
   readonly reconcileFunction: string;
 }
 

@@ -3,7 +3,7 @@
  * and the grants of the function that applies envelopes (state table, cross-account roles, resend and
  * dead-letter). Helpers, not a construct, so the resources keep their place (and logical ids) in each pair.
  */
-import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
@@ -80,4 +80,27 @@ export function targetTableArn(stack: Stack, target: DynamoTargetConfig): string
     resource: 'table',
     resourceName: target.table,
   });
+}
+
+/** The object ARN pattern `arn:<partition>:s3:::<bucket>/<prefix>*`. */
+export function objectsArn(stack: Stack, bucket: string, prefix: string): string {
+  return stack.formatArn({ service: 's3', region: '', account: '', resource: bucket, resourceName: `${prefix}*` });
+}
+
+/** The bucket ARN `arn:<partition>:s3:::<bucket>`. */
+export function bucketArn(stack: Stack, bucket: string): string {
+  return stack.formatArn({ service: 's3', region: '', account: '', resource: bucket });
+}
+
+/**
+ * Acknowledges, on `role`, its object-level S3 grants under the pair's prefix: objects are not known at
+ * deploy time, so each bucket's is acknowledged on its own (the prefix is the narrowest scope the config allows).
+ */
+export function acknowledgeObjectGrants(role: iam.IRole, buckets: readonly string[], prefix: string): void {
+  for (const bucket of buckets) {
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${prefix}*]`,
+      reason: `Object-level S3 actions on the objects of bucket ${bucket} under the pair's prefix "${prefix}": object keys are not known at deploy time.`,
+    });
+  }
 }

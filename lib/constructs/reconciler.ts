@@ -1,7 +1,8 @@
 /**
- * The scheduled reconciler of one DynamoDB pair: the `replicator-<pair>-reconcile` function, an EventBridge
- * rule that invokes it on the config's schedule, and least-privilege grants (read the source and each
- * target, assume the targets' roles, use the state table, enqueue repairs on the pair queue).
+ * The scheduled reconciler of one pair (either type): the `replicator-<pair>-reconcile` function, an
+ * EventBridge rule that invokes it on the config's schedule, and the grants every reconciler needs (its
+ * state table, the pair queue for repairs, the targets' roles). Reads of the source and targets depend on
+ * the pair type: {@link dynamoReadStatements} and {@link s3ReadStatements}, added by the pair.
  * Metrics go out as EMF log lines, so no CloudWatch permission is needed.
  */
 import * as path from 'node:path';
@@ -12,40 +13,39 @@ import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type DynamoPairConfig, RECONCILE_DEFAULTS, type ReconcileConfig } from '../config';
+import { type DynamoTargetConfig, RECONCILE_DEFAULTS, type ReconcileConfig, type S3TargetConfig } from '../config';
 import { pairResourceNames } from './names';
-import { grantAssumeTargetRoles, grantStateTable, targetTableArn } from './pair-common';
+import { bucketArn, grantAssumeTargetRoles, grantStateTable, objectsArn, targetTableArn } from './pair-common';
 import { PROJECT_ROOT, ReplicatorFunction } from './replicator-function';
-import type { ApplyTarget } from './table-pair';
 
 /** Timeout of the reconcile function: Lambda's maximum, since a run uses all the time it gets. */
 export const RECONCILE_TIMEOUT = Duration.seconds(900);
 
 /** Read actions the reconciler needs on the source and on every target table. */
-const READ_ACTIONS = ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable'];
+const TABLE_READ_ACTIONS = ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable'];
 
 /** Props of a {@link Reconciler}. */
 export interface ReconcilerProps {
-  /** The validated pair. */
-  readonly pair: DynamoPairConfig;
+  readonly pairName: string;
   /** The deployment's reconcile settings (schedule, repair, read rate, segments). */
   readonly reconcile: ReconcileConfig;
-  /** The pair's source table. */
-  readonly sourceTable: dynamodb.ITable;
+  /** The pair's `deleteExtra`. */
+  readonly deleteExtra: boolean | undefined;
+  /** The pair's targets (their roles are assumed). */
+  readonly targets: readonly (DynamoTargetConfig | S3TargetConfig)[];
   /** The pair's state table (checkpoint and latest run report). */
   readonly stateTable: dynamodb.ITable;
-  /** The pair queue: repairs travel through the normal apply path. */
+  /** The pair queue: repairs travel through the normal apply/copy path. */
   readonly queue: sqs.IQueue;
-  /** Targets as the apply function sees them (same TARGETS variable). */
-  readonly targets: readonly ApplyTarget[];
-  /**
-   * Entry file of the reconcile handler.
-   * @default - functions/reconcile/handler.ts of this project
-   */
-  readonly entry?: string;
+  /** Entry file of the handler, relative to functions/reconcile of this project, or absolute. */
+  readonly entry: string;
+  /** The pair type's own variables (source, TARGETS, filters). */
+  readonly environment: Record<string, string>;
+  /** The pair type's reads of its source and targets. */
+  readonly readStatements: readonly iam.PolicyStatement[];
 }
 
-/** A DynamoDB pair's scheduled reconcile function and its rule. */
+/** A pair's scheduled reconcile function and its rule. */
 export class Reconciler extends Construct {
   /** The reconcile function. */
   readonly function: ReplicatorFunction;
@@ -54,33 +54,31 @@ export class Reconciler extends Construct {
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
-    const { pair, reconcile } = props;
+    const { reconcile } = props;
     const stack = Stack.of(this);
-    const functionName = pairResourceNames(pair.name).reconcileFunction;
 
     this.function = new ReplicatorFunction(this, 'Function', {
-      functionName,
-      entry: props.entry ?? path.join(PROJECT_ROOT, 'functions', 'reconcile', 'handler.ts'),
+      functionName: pairResourceNames(props.pairName).reconcileFunction,
+      entry: path.isAbsolute(props.entry)
+        ? props.entry
+        : path.join(PROJECT_ROOT, 'functions', 'reconcile', props.entry),
       serviceName: 'replicator-reconcile',
       memorySize: 1024,
       timeout: RECONCILE_TIMEOUT,
       environment: {
-        PAIR_NAME: pair.name,
-        SOURCE_TABLE: pair.source.table,
+        PAIR_NAME: props.pairName,
         SOURCE_REGION: stack.region,
         STATE_TABLE: props.stateTable.tableName,
         QUEUE_URL: props.queue.queueUrl,
-        TARGETS: JSON.stringify(props.targets),
         REPAIR: String(reconcile.repair),
-        DELETE_EXTRA: String(pair.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra),
+        DELETE_EXTRA: String(props.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra),
         READ_RATE: String(reconcile.readRate ?? RECONCILE_DEFAULTS.readRate),
-        SEGMENTS: String(reconcile.segments ?? RECONCILE_DEFAULTS.segments),
-        ...(pair.filter ? { FILTER: JSON.stringify(pair.filter) } : {}),
+        ...props.environment,
       },
     });
 
     this.rule = new events.Rule(this, 'Schedule', {
-      description: `Runs the reconcile of pair ${pair.name} (${reconcile.schedule})`,
+      description: `Runs the reconcile of pair ${props.pairName} (${reconcile.schedule})`,
       schedule: events.Schedule.expression(reconcile.schedule),
       targets: [
         new eventsTargets.LambdaFunction(this.function.function, {
@@ -91,21 +89,9 @@ export class Reconciler extends Construct {
       ],
     });
 
-    this.grant(props);
-  }
-
-  /** Least privilege: reads of this pair's tables, its state table and its queue, nothing else. */
-  private grant(props: ReconcilerProps): void {
-    const stack = Stack.of(this);
     const role = this.function.role;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ReadSource', actions: READ_ACTIONS, resources: [props.sourceTable.tableArn] }),
-    );
-    const targetArns = props.pair.targets.map((t) => targetTableArn(stack, t));
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ReadTargets', actions: READ_ACTIONS, resources: targetArns }),
-    );
-    grantAssumeTargetRoles(role, props.pair.targets);
+    for (const statement of props.readStatements) role.addToPrincipalPolicy(statement);
+    grantAssumeTargetRoles(role, props.targets);
     grantStateTable(role, props.stateTable);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -115,4 +101,50 @@ export class Reconciler extends Construct {
       }),
     );
   }
+}
+
+/** Least privilege for a DynamoDB pair's reconciler: reads of its source table and of each target table. */
+export function dynamoReadStatements(
+  scope: Construct,
+  sourceTable: dynamodb.ITable,
+  targets: readonly DynamoTargetConfig[],
+): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  return [
+    new iam.PolicyStatement({ sid: 'ReadSource', actions: TABLE_READ_ACTIONS, resources: [sourceTable.tableArn] }),
+    new iam.PolicyStatement({
+      sid: 'ReadTargets',
+      actions: TABLE_READ_ACTIONS,
+      resources: targets.map((t) => targetTableArn(stack, t)),
+    }),
+  ];
+}
+
+/**
+ * Least privilege for an S3 pair's reconciler: list the source and target buckets under the prefix and
+ * HEAD their objects there (s3:GetObject), nothing else. The object-level grant needs a key pattern: see
+ * acknowledgeObjectGrants in pair-common.ts.
+ */
+export function s3ReadStatements(
+  scope: Construct,
+  sourceBucket: string,
+  targets: readonly S3TargetConfig[],
+  prefix: string,
+): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const buckets = [sourceBucket, ...targets.map((t) => t.bucket)];
+  const prefixCondition = prefix === '' ? undefined : { StringLike: { 's3:prefix': `${prefix}*` } };
+  return [
+    new iam.PolicyStatement({
+      sid: 'ListPrefix',
+      actions: ['s3:ListBucket'],
+      resources: buckets.map((b) => bucketArn(stack, b)),
+      ...(prefixCondition ? { conditions: prefixCondition } : {}),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadObjects',
+      actions: ['s3:GetObject'],
+      resources: buckets.map((b) => objectsArn(stack, b, prefix)),
+    }),
+  ];
 }

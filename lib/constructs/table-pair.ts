@@ -13,6 +13,7 @@ import {
   type DynamoPairConfig,
   type DynamoTargetConfig,
   PAIR_DEFAULTS,
+  RECONCILE_DEFAULTS,
   type ReconcileConfig,
   targetId,
 } from '../config';
@@ -28,7 +29,7 @@ import {
   targetTableArn,
 } from './pair-common';
 import { PairQueue } from './pair-queue';
-import { Reconciler } from './reconciler';
+import { dynamoReadStatements, Reconciler } from './reconciler';
 import { PROJECT_ROOT, ReplicatorFunction } from './replicator-function';
 
 /** Timeout of the apply function; the pair queue's visibility timeout is six times this. */
@@ -197,13 +198,20 @@ export class TablePair extends Construct {
 
     this.reconciler = props.reconcile
       ? new Reconciler(this, 'Reconciler', {
-          pair,
+          pairName: pair.name,
           reconcile: props.reconcile,
-          sourceTable: this.sourceTable,
+          deleteExtra: pair.deleteExtra,
+          targets: pair.targets,
           stateTable: this.stateTable,
           queue: this.queues.queue,
-          targets: this.applyTargets,
-          ...(props.reconcileEntry ? { entry: props.reconcileEntry } : {}),
+          entry: props.reconcileEntry ?? 'handler.ts',
+          environment: {
+            SOURCE_TABLE: pair.source.table,
+            TARGETS: JSON.stringify(this.applyTargets),
+            SEGMENTS: String(props.reconcile.segments ?? RECONCILE_DEFAULTS.segments),
+            ...(pair.filter ? { FILTER: JSON.stringify(pair.filter) } : {}),
+          },
+          readStatements: dynamoReadStatements(this, this.sourceTable, pair.targets),
         })
       : undefined;
 

@@ -5,6 +5,7 @@ import { RECONCILE_TIMEOUT } from '../../lib/constructs/reconciler';
 import { ReplicationStack } from '../../lib/replication-stack';
 import {
   arnText,
+  DATASETS_CONFIG,
   functionLogicalId,
   functionProps,
   logicalIdOf,
@@ -50,10 +51,10 @@ describe('reconcile function', () => {
     expect(() => functionLogicalId(template(RECONCILED_ORDERS), 'replicator-orders-reconcile')).not.toThrow();
   });
 
-  it('gets no reconciler for an S3 pair', () => {
+  it('gives S3 pairs a reconciler too, with its own handler', () => {
     const t = template({ ...MIXED_CONFIG, reconcile: { schedule: 'rate(1 day)', repair: true } });
-    t.resourceCountIs('AWS::Events::Rule', 1);
-    expect(() => functionLogicalId(t, 'replicator-datasets-reconcile')).toThrow(/found 0/);
+    t.resourceCountIs('AWS::Events::Rule', 2);
+    expect(() => functionLogicalId(t, 'replicator-datasets-reconcile')).not.toThrow();
   });
 
   it('runs for 900 seconds with 1024 MB', () => {
@@ -160,5 +161,64 @@ describe('reconcile least privilege', () => {
     const queue = logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-users' });
     expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': [queue, 'Arn'] }]);
     expect(statements.flatMap((s) => s.Action).filter((a) => a.startsWith('cloudwatch:'))).toEqual([]);
+  });
+});
+
+type S3PairInput = Extract<ReplicationConfigInput['pairs'][number], { type: 's3' }>;
+
+describe('S3 pair reconciler', () => {
+  const config: ReplicationConfigInput = {
+    ...DATASETS_CONFIG,
+    pairs: [{ ...(DATASETS_CONFIG.pairs[0] as S3PairInput), deleteExtra: true }, DATASETS_CONFIG.pairs[1]!],
+    reconcile: { schedule: 'rate(12 hours)', repair: true, readRate: 400 },
+  };
+  const t = template(config);
+
+  it("runs the S3 handler with the pair's bucket, prefix, suffix, targets and deleteExtra", () => {
+    const env = envOf(t, 'replicator-datasets-reconcile');
+    expect(env).toMatchObject({
+      PAIR_NAME: 'datasets',
+      SOURCE_BUCKET: 'training-data',
+      SOURCE_REGION: 'us-east-1',
+      PREFIX: 'datasets/',
+      REPAIR: 'true',
+      DELETE_EXTRA: 'true',
+      READ_RATE: '400',
+      STATE_TABLE: { Ref: logicalIdOf(t, 'AWS::DynamoDB::Table', { TableName: 'replicator-datasets-state' }) },
+      QUEUE_URL: { Ref: logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-datasets' }) },
+    });
+    expect(env.SUFFIX).toBeUndefined();
+    expect(env.SOURCE_TABLE).toBeUndefined();
+    expect(JSON.parse(env.TARGETS!).map((x: { id: string }) => x.id)).toEqual([
+      'eu-west-1/training-data-eu',
+      '210987654321/ap-northeast-1/training-data-partner',
+    ]);
+    const checkpoints = envOf(t, 'replicator-checkpoints-reconcile');
+    expect(checkpoints).toMatchObject({ SUFFIX: '.ckpt', DELETE_EXTRA: 'false' });
+    expect(checkpoints.PREFIX).toBeUndefined();
+  });
+
+  it('lists and reads objects under the prefix only, and writes no bucket', () => {
+    const statements = statementsOf(t, 'replicator-datasets-reconcile');
+    const list = statements.find((s) => s.Sid === 'ListPrefix')!;
+    expect(list.Action).toEqual(['s3:ListBucket']);
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': 'datasets/*' } });
+    expect(list.Resource.map(arnText).sort()).toEqual([
+      'arn:aws:s3:::training-data',
+      'arn:aws:s3:::training-data-eu',
+      'arn:aws:s3:::training-data-partner',
+    ]);
+    const read = statements.find((s) => s.Sid === 'ReadObjects')!;
+    expect(read.Action).toEqual(['s3:GetObject']);
+    expect(read.Resource.map(arnText).sort()).toEqual([
+      'arn:aws:s3:::training-data-eu/datasets/*',
+      'arn:aws:s3:::training-data-partner/datasets/*',
+      'arn:aws:s3:::training-data/datasets/*',
+    ]);
+    const s3Actions = statements.flatMap((s) => s.Action).filter((a) => a.startsWith('s3:'));
+    expect([...new Set(s3Actions)].sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    expect(resourcesFor(statements, 'sts:AssumeRole')).toEqual(['arn:aws:iam::210987654321:role/replicator-writer']);
+    const queue = logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-datasets' });
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': [queue, 'Arn'] }]);
   });
 });

@@ -54,7 +54,7 @@ describe('synth with bundling', () => {
     const functions = Object.values(template.Resources as Record<string, FunctionResource>).filter(
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName?.startsWith('replicator-'),
     );
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     // A variable that each handler reads, so each bundle comes from its own entry (the default entries).
     const marker: Record<string, string> = {
       'replicator-orders-capture': 'ENVELOPES_PER_MESSAGE',
@@ -62,6 +62,7 @@ describe('synth with bundling', () => {
       'replicator-orders-reconcile': 'RECHECK_DELAY_MS',
       'replicator-datasets-capture': 'SUFFIX',
       'replicator-datasets-copy': 'MULTIPART_THRESHOLD',
+      'replicator-datasets-reconcile': 'ListObjectsV2',
     };
     for (const fn of functions) {
       const assetDir = path.join(outdir, fn.Metadata['aws:asset:path']!);
