@@ -102,6 +102,9 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const metrics = new MetricsCollector();
     const runtime = new LocalRuntime({
       endpoint: proxy.endpoint,
+      // Discovery, EMF → PutMetricData and alarm evaluation are CloudWatch's and Lambda's own work in AWS:
+      // they go around the counting proxy, so requests-per-write figures count only the handlers' calls.
+      controlEndpoint: endpoint,
       assemblyDir: deployed.assemblyDir,
       stacks: deployed.stacks,
       log: (line) => log(`  λ | ${line}`),

@@ -1,4 +1,5 @@
 /** The local cloud and the local runtime: re-exports only. */
+export * from './alarms';
 export * from './counting-proxy';
 export * from './deploy';
 export * from './discovery';

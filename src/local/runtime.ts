@@ -3,8 +3,8 @@
  * mappings and schedules but never runs code. It discovers what to run from the cloud assembly and the
  * local cloud (see discovery.ts), applies the S3 bucket settings moto skips (s3-buckets.ts: notification
  * configurations of Custom::S3BucketNotifications, versioning), runs each function's bundle in worker threads
- * (function-pool.ts), polls every mapping's source (pollers.ts), fires schedules, and turns EMF log lines into
- * CloudWatch metrics.
+ * (function-pool.ts), polls every mapping's source (pollers.ts), fires schedules, turns EMF log lines into
+ * CloudWatch metrics, and creates and evaluates the templates' alarms, which moto skips (alarms.ts).
  *
  * It knows nothing about any particular app: everything comes from the templates and from moto.
  */
@@ -16,7 +16,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { type AlarmInfo, type LocalAlarms, startLocalAlarms } from './alarms';
 import {
   type BucketNotificationInfo,
   type BucketVersioningInfo,
@@ -71,6 +73,11 @@ export interface LocalRuntimeOptions {
   readonly maxWorkersPerFunction?: number;
   /** How long stop() waits for running invocations before ending workers. @default 10000 */
   readonly stopGraceMs?: number;
+  /**
+   * Milliseconds between evaluations of the templates' alarms (see alarms.ts); 0 creates them without
+   * evaluating. @default 10000
+   */
+  readonly alarmIntervalMs?: number;
 }
 
 /** Invocation counters of one function. */
@@ -137,6 +144,7 @@ export class LocalRuntime {
   private readonly clientCache = new Map<string, unknown>();
   private readonly background = new Set<Promise<unknown>>();
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  private localAlarms: LocalAlarms | undefined;
 
   constructor(private readonly opts: LocalRuntimeOptions) {
     this.log = opts.log ?? (() => undefined);
@@ -172,6 +180,27 @@ export class LocalRuntime {
     }
     for (const line of this.skippedItems) this.log(`[runtime] not run locally: ${line}`);
     await this.applyBucketSettings(control);
+    this.localAlarms = await startLocalAlarms({
+      stacks: this.opts.stacks.map((s) => ({ ...s, templatePath: resolve(this.opts.assemblyDir, s.templatePath) })),
+      clients: (region) => ({
+        cloudFormation: this.client(CloudFormationClient, region, control),
+        lambda: this.client(LambdaClient, region, control),
+        dynamodb: this.client(DynamoDBClient, region, control),
+      }),
+      cloudWatch: (region) => this.client(CloudWatchClient, region, control),
+      intervalMs: this.opts.alarmIntervalMs,
+      log: this.log,
+      // What CloudWatch does on a state change: publish the alarm's JSON to each topic of its actions.
+      notify: async (n) => {
+        for (const topicArn of n.topicArns) {
+          const region = topicArn.split(':')[3] ?? n.alarm.region;
+          await this.client(SNSClient, region, control).send(
+            new PublishCommand({ TopicArn: topicArn, Subject: n.subject, Message: n.message }),
+          );
+        }
+      },
+      onError: (line) => this.skip(line),
+    });
     for (const fn of this.fnInfos) {
       this.counters.set(fn.functionName, { invocations: 0, errors: 0, totalDurationMs: 0 });
       this.pools.set(
@@ -207,6 +236,7 @@ export class LocalRuntime {
     this.state = 'stopped';
     const grace = this.opts.stopGraceMs ?? 10_000;
     for (const timer of this.timers) clearInterval(timer);
+    await this.localAlarms?.stop();
     await Promise.all(this.pollers.map((p) => p.stop(grace)));
     await Promise.race([Promise.allSettled([...this.background]), new Promise((r) => setTimeout(r, grace))]);
     await Promise.all([...this.pools.values()].map((pool) => pool.stop(grace)));
@@ -247,6 +277,11 @@ export class LocalRuntime {
   /** Bucket versioning found on created buckets, applied by start() unless skipped(). */
   bucketVersioning(): BucketVersioningInfo[] {
     return [...this.versioningInfos];
+  }
+
+  /** The templates' CloudWatch alarms, created in the local cloud by start() and evaluated while running. */
+  alarms(): AlarmInfo[] {
+    return this.localAlarms?.alarms() ?? [];
   }
 
   /** What was found but cannot run (or be applied) locally, one line each. */
