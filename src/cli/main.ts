@@ -64,7 +64,7 @@ function common(cmd: Command): Command {
 /** Builds the CLI program (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('replicator')
-    .description('Cross-region replication for DynamoDB tables')
+    .description('Cross-region replication for DynamoDB tables and S3 buckets')
     .showHelpAfterError();
 
   common(program.command('local'))
@@ -146,7 +146,7 @@ export function buildProgram(): Command {
             s.dlqDepth,
             s.captureFailures,
             t.replicatedLastHour,
-            t.lagP99Ms === null ? '-' : ms(t.lagP99Ms),
+            t.lagP99Ms === null ? '-' : `${ms(t.lagP99Ms)}${t.lagStatistic === 'p99' ? '' : ' (max)'}`,
             last,
             r ? percent(r.consistencyRatio) : '-',
             r ? r.missing + r.extra + r.different : '-',
@@ -217,13 +217,13 @@ export function buildProgram(): Command {
     .description(
       "compare a pair's source with its targets now (missing, extra, different items), optionally repair, " +
         'publish the metrics and print the report. Runs in this process with your credentials for every ' +
-        "region: a target's role is not assumed. DynamoDB pairs only.",
+        "region: a target's role is not assumed.",
     )
     .argument('<pair>', 'pair name')
     .option('--repair', "re-enqueue the source's state of what differs through the pair's queue")
     .option(
       '--delete-extra',
-      "with --repair, delete target items the source does not have (default: the pair's deleteExtra)",
+      "with --repair, delete target items (objects) the source does not have (default: the pair's deleteExtra)",
     )
     .option('--json', 'print the run report as JSON')
     .option(
@@ -233,7 +233,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--read-rate <n>',
-      `read capacity units per second for the whole run (default: the config's reconcile.readRate, else ${RECONCILE_DEFAULTS.readRate})`,
+      `read capacity units per second for the whole run, S3 requests per second for S3 pairs (default: the config's reconcile.readRate, else ${RECONCILE_DEFAULTS.readRate})`,
       positiveInt('--read-rate'),
     )
     .action(
@@ -248,7 +248,7 @@ export function buildProgram(): Command {
         },
       ) => {
         const cfg = loadConfigFile(o.config);
-        const pair = findDynamoPair(cfg, name, 'reconcile');
+        const pair = findPair(cfg, name);
         if (o.deleteExtra && !o.repair) throw new InvalidArgumentError('--delete-extra needs --repair');
         // Progress goes to stderr, so --json output stays clean.
         const tty = process.stderr.isTTY;

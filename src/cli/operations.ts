@@ -87,6 +87,8 @@ export interface TargetStatus {
   readonly target: string;
   readonly replicatedLastHour: number;
   readonly lagP99Ms: number | null;
+  /** What lagP99Ms is: the p99, or the Maximum where the endpoint computes no percentiles (moto). */
+  readonly lagStatistic: LagStatistic;
   /** This target in the last finished run; null if never run or the run did not cover it. */
   readonly lastReconcile: TargetReconcileSummary | null;
 }
@@ -256,45 +258,61 @@ async function readReconcileState(ddb: DynamoDBClient, table: string): Promise<R
   return { report, progress, errors };
 }
 
+/** The statistic a lag figure is: p99, or Maximum where the endpoint computes no percentiles (moto). */
+export type LagStatistic = 'p99' | 'Maximum';
+
 async function lastHourMetrics(
   cw: CloudWatchClient,
   pair: string,
   target: string,
-): Promise<{ items: number; p99: number | null }> {
+): Promise<{ items: number; p99: number | null; lagStatistic: LagStatistic }> {
   const end = new Date();
   const start = new Date(end.getTime() - 3600_000);
   const dims = [
     { Name: 'Pair', Value: pair },
     { Name: 'Target', Value: target },
   ];
-  const res = await cw.send(
-    new GetMetricDataCommand({
-      StartTime: start,
-      EndTime: end,
-      MetricDataQueries: [
-        {
-          Id: 'items',
-          MetricStat: {
-            Metric: { Namespace: 'Replicator', MetricName: 'ReplicatedItems', Dimensions: dims },
-            Period: 3600,
-            Stat: 'Sum',
+  const query = (lagStat: LagStatistic) =>
+    cw.send(
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: end,
+        MetricDataQueries: [
+          {
+            Id: 'items',
+            MetricStat: {
+              Metric: { Namespace: 'Replicator', MetricName: 'ReplicatedItems', Dimensions: dims },
+              Period: 3600,
+              Stat: 'Sum',
+            },
           },
-        },
-        {
-          Id: 'lag',
-          MetricStat: {
-            Metric: { Namespace: 'Replicator', MetricName: 'ReplicationLatency', Dimensions: dims },
-            Period: 3600,
-            Stat: 'p99',
+          {
+            Id: 'lag',
+            MetricStat: {
+              Metric: { Namespace: 'Replicator', MetricName: 'ReplicationLatency', Dimensions: dims },
+              Period: 3600,
+              Stat: lagStat,
+            },
           },
-        },
-      ],
-    }),
-  );
+        ],
+      }),
+    );
+  let lagStatistic: LagStatistic = 'p99';
+  let res: Awaited<ReturnType<typeof query>>;
+  try {
+    res = await query('p99');
+  } catch (err) {
+    // moto fails on any percentile of a metric that has data (a 500 page instead of a response); the
+    // Maximum bounds the p99 from above, and the output says which one it is.
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (!(err instanceof Error) || (status !== 500 && err.name !== 'SyntaxError')) throw err;
+    lagStatistic = 'Maximum';
+    res = await query('Maximum');
+  }
   const get = (id: string) => res.MetricDataResults?.find((r) => r.Id === id)?.Values ?? [];
   const items = get('items').reduce((s, v) => s + v, 0);
   const lag = get('lag');
-  return { items, p99: lag.length > 0 ? Math.max(...lag) : null };
+  return { items, p99: lag.length > 0 ? Math.max(...lag) : null, lagStatistic };
 }
 
 /**
@@ -333,6 +351,7 @@ export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Prom
             target: id,
             replicatedLastHour: m.items,
             lagP99Ms: m.p99,
+            lagStatistic: m.lagStatistic,
             lastReconcile: last ? summarizeTarget(last) : null,
           };
         }),

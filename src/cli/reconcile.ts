@@ -13,20 +13,26 @@ import {
   type StandardUnit,
 } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { S3TombstoneStore } from '../../functions/copy/s3-store';
 import { ReadBudget } from '../../functions/reconcile/budget';
 import type { CheckpointStore, ReconcileCheckpoint } from '../../functions/reconcile/checkpoint';
-import { type RunReport, runReconcile } from '../../functions/reconcile/core';
+import { type ReconcileDeps, type ReconcileResult, type RunReport, runReconcile } from '../../functions/reconcile/core';
 import { DynamoTableReader } from '../../functions/reconcile/dynamo-reader';
 import { enqueueRepairs } from '../../functions/reconcile/repair';
-import { type DynamoPairConfig, RECONCILE_DEFAULTS, targetId } from '../../lib/config';
+import { runS3Reconcile, type S3ReconcileDeps } from '../../functions/reconcile/s3-core';
+import { S3BucketReader } from '../../functions/reconcile/s3-reader';
+import type { Envelope } from '../../functions/shared/envelope';
+import type { S3Envelope } from '../../functions/shared/s3-envelope';
+import { type PairConfig, RECONCILE_DEFAULTS, targetId } from '../../lib/config';
 import { clientConfig } from './operations';
 import { renderTable } from './table';
 
 /** Options of {@link reconcilePair}. */
 export interface ReconcilePairOptions {
-  readonly pair: DynamoPairConfig;
-  /** Region of the source table, the pair's queue and the metrics. */
+  readonly pair: PairConfig;
+  /** Region of the source table or bucket, the pair's queue and the metrics. */
   readonly sourceRegion: string;
   /** AWS endpoint override (e.g. the local cloud). @default - the SDK's endpoints */
   readonly endpoint?: string;
@@ -34,9 +40,12 @@ export interface ReconcilePairOptions {
   readonly repair?: boolean;
   /** With repair, delete target items the source does not have. @default - the pair's `deleteExtra` */
   readonly deleteExtra?: boolean;
-  /** Parallel scan segments per table. @default RECONCILE_DEFAULTS.segments */
+  /** Parallel scan segments per table (DynamoDB pairs). @default RECONCILE_DEFAULTS.segments */
   readonly segments?: number;
-  /** Read capacity units per second over every scan and lookup of the run. @default RECONCILE_DEFAULTS.readRate */
+  /**
+   * Read capacity units per second over every scan and lookup of the run (S3 pairs: requests per second).
+   * @default RECONCILE_DEFAULTS.readRate
+   */
   readonly readRate?: number;
   /** Length of one slice of work between progress reports, ms. @default 2000 */
   readonly sliceMs?: number;
@@ -75,53 +84,77 @@ class MemoryCheckpointStore implements CheckpointStore {
   }
 }
 
-/** Runs one reconcile of a DynamoDB pair to completion. */
+/** Runs one reconcile of a pair (either type) to completion. */
 export async function reconcilePair(o: ReconcilePairOptions): Promise<ReconcilePairResult> {
   const { pair } = o;
   const sourceClient = { region: o.sourceRegion, ...(o.endpoint ? { endpoint: o.endpoint } : {}) };
-  const dynamo = new DynamoDBClient(clientConfig(sourceClient));
-  const described = await dynamo.send(new DescribeTableCommand({ TableName: pair.source.table }));
-  const keyNames = (described.Table?.KeySchema ?? []).map((k) => k.AttributeName!);
+  const clientIn = (region: string) => clientConfig({ region, ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
+  // An endpoint override needs path-style S3 addressing (bucket.localhost does not resolve).
+  const s3Config = (region: string) => ({ ...clientIn(region), ...(o.endpoint ? { forcePathStyle: true } : {}) });
   const deleteExtra = o.deleteExtra ?? pair.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra;
 
-  let enqueue: ((envelopes: Parameters<typeof enqueueRepairs>[2]) => Promise<void>) | undefined;
+  let queueUrl: string | undefined;
+  const sqs = new SQSClient(clientConfig(sourceClient));
   if (o.repair) {
-    const sqs = new SQSClient(clientConfig(sourceClient));
-    const queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: `replicator-${pair.name}` }))).QueueUrl!;
-    enqueue = async (envelopes) => {
-      await enqueueRepairs(sqs, queueUrl, envelopes, { pair: pair.name, origin: o.sourceRegion });
-    };
+    queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: `replicator-${pair.name}` }))).QueueUrl!;
   }
-
   const store = new MemoryCheckpointStore((cp) => {
     o.onProgress?.(Object.values(cp.counts).reduce((n, c) => n + c.checked, 0));
   });
-  const deps = {
-    pair: pair.name,
-    origin: o.sourceRegion,
-    keyNames,
-    ...(pair.filter ? { filter: pair.filter } : {}),
-    source: new DynamoTableReader(dynamo, pair.source.table),
-    targets: pair.targets.map((t) => ({
-      id: targetId(t),
-      reader: new DynamoTableReader(
-        new DynamoDBClient(clientConfig({ region: t.region, ...(o.endpoint ? { endpoint: o.endpoint } : {}) })),
-        t.table,
-      ),
-    })),
-    store,
-    budget: new ReadBudget({ readRate: o.readRate ?? RECONCILE_DEFAULTS.readRate }),
-    totalSegments: o.segments ?? RECONCILE_DEFAULTS.segments,
-    repair: o.repair ?? false,
-    deleteExtra,
-    ...(enqueue ? { enqueue } : {}),
-  };
+  const budget = new ReadBudget({ readRate: o.readRate ?? RECONCILE_DEFAULTS.readRate });
+  const common = { pair: pair.name, origin: o.sourceRegion, store, budget, repair: o.repair ?? false, deleteExtra };
+
+  let run: (deadlineMs: number) => Promise<ReconcileResult>;
+  if (pair.type === 's3') {
+    const deps: S3ReconcileDeps = {
+      ...common,
+      ...(pair.prefix !== undefined ? { prefix: pair.prefix } : {}),
+      ...(pair.suffix !== undefined ? { suffix: pair.suffix } : {}),
+      source: new S3BucketReader(new S3Client(s3Config(o.sourceRegion)), pair.source.bucket),
+      targets: pair.targets.map((t) => ({
+        id: targetId(t),
+        bucket: new S3BucketReader(new S3Client(s3Config(t.region)), t.bucket),
+      })),
+      tombstones: new S3TombstoneStore(new DynamoDBClient(clientConfig(sourceClient)), `replicator-${pair.name}-state`),
+      ...(queueUrl
+        ? {
+            enqueue: async (targetId: string, envelopes: readonly S3Envelope[]) => {
+              await enqueueRepairs(sqs, queueUrl, envelopes, { pair: pair.name, origin: o.sourceRegion, targetId });
+            },
+          }
+        : {}),
+    };
+    run = (deadlineMs) => runS3Reconcile(deps, { deadlineMs });
+  } else {
+    const dynamo = new DynamoDBClient(clientConfig(sourceClient));
+    const described = await dynamo.send(new DescribeTableCommand({ TableName: pair.source.table }));
+    const deps: ReconcileDeps = {
+      ...common,
+      keyNames: (described.Table?.KeySchema ?? []).map((k) => k.AttributeName!),
+      ...(pair.filter ? { filter: pair.filter } : {}),
+      source: new DynamoTableReader(dynamo, pair.source.table),
+      targets: pair.targets.map((t) => ({
+        id: targetId(t),
+        reader: new DynamoTableReader(new DynamoDBClient(clientIn(t.region)), t.table),
+      })),
+      totalSegments: o.segments ?? RECONCILE_DEFAULTS.segments,
+      ...(queueUrl
+        ? {
+            enqueue: async (envelopes: readonly Envelope[]) => {
+              await enqueueRepairs(sqs, queueUrl, envelopes, { pair: pair.name, origin: o.sourceRegion });
+            },
+          }
+        : {}),
+    };
+    run = (deadlineMs) => runReconcile(deps, { deadlineMs });
+  }
+
   const sliceMs = o.sliceMs ?? 2000;
   let slices = 0;
   let report: RunReport;
   for (;;) {
     slices++;
-    const r = await runReconcile(deps, { deadlineMs: Date.now() + sliceMs });
+    const r = await run(Date.now() + sliceMs);
     report = r.report;
     if (r.complete) break;
   }

@@ -159,7 +159,33 @@ describe('pairStatus', () => {
     expect(pair.reconcileErrors).toEqual([]);
     expect(pair.targets.map((t) => t.lastReconcile)).toEqual([null, null]);
     expect(pair.queueDepth).toBe(5);
-    expect(pair.targets[0]).toMatchObject({ target: EU, replicatedLastHour: 120, lagP99Ms: 850 });
+    expect(pair.targets[0]).toMatchObject({ target: EU, replicatedLastHour: 120, lagP99Ms: 850, lagStatistic: 'p99' });
+  });
+
+  it('falls back to the Maximum lag, and says so, where the endpoint computes no percentiles (moto)', async () => {
+    stateTable([]);
+    const moto500 = Object.assign(new SyntaxError('Unexpected token \'<\', "<!doctype "... is not valid JSON'), {
+      $metadata: { httpStatusCode: 500 },
+    });
+    cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: { MetricStat: { Stat: string } }[] }) => {
+      if (input.MetricDataQueries.some((q) => q.MetricStat.Stat === 'p99')) throw moto500;
+      return {
+        MetricDataResults: [
+          { Id: 'items', Values: [7] },
+          { Id: 'lag', Values: [1200] },
+        ],
+      };
+    });
+    const pair = deployed((await pairStatus(cfg, opts))[0]);
+    expect(pair.targets[0]).toMatchObject({ replicatedLastHour: 7, lagP99Ms: 1200, lagStatistic: 'Maximum' });
+  });
+
+  it('does not hide other metric errors behind the fallback', async () => {
+    stateTable([]);
+    cw.on(GetMetricDataCommand).rejects(
+      Object.assign(new Error('AccessDenied'), { $metadata: { httpStatusCode: 403 } }),
+    );
+    await expect(pairStatus(cfg, opts)).rejects.toThrow(/AccessDenied/);
   });
 
   it('reads the report and the checkpoint from the state table with consistent reads', async () => {
