@@ -1,21 +1,26 @@
 /**
- * End to end on the local cloud: replicate, corrupt the target behind Replicator's back (change an
- * attribute, delete an item, add an extra one), then `replicator reconcile` (the function, in this process)
- * finds exactly those, repairs them through the pair's queue, and the metrics read back from moto show the
- * counts and ConsistencyRatio 1.0.
+ * End to end on the local cloud: replicate, corrupt the target behind Replicator's back (DynamoDB: change an
+ * attribute, delete an item, add an extra one; S3: overwrite objects, delete one, add an extra one), then a
+ * reconcile run finds exactly those, repairs them through the pair's queue, and the metrics read back from
+ * moto show the counts and ConsistencyRatio 1.0. The DynamoDB pair is reconciled by `replicator reconcile`
+ * (the core, in this process); the S3 pair also by its deployed, scheduled function, invoked by the runtime.
  */
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoPairConfig } from '../../lib/config';
-import { localDynamo, verifyPair } from '../../src/cli/demo';
+import type { ReconcileSummary } from '../../functions/reconcile/run-outcome';
+import type { DynamoPairConfig, S3PairConfig } from '../../lib/config';
+import { isConverged, localDynamo, localS3, verifyBucketPair, verifyPair } from '../../src/cli/demo';
 import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
+import { pairStatus } from '../../src/cli/operations';
 import { exitCodeOf, reconcilePair } from '../../src/cli/reconcile';
 import { converged } from '../../src/cli/verify';
 import { eventually } from '../helpers/eventually';
 
 let cloud: LocalCloud;
 let pair: DynamoPairConfig;
+let s3Pair: S3PairConfig;
 const TABLE = 'e2e-rec';
 const TARGET = 'eu-west-1/e2e-rec';
 const MINUTE = 60_000;
@@ -27,6 +32,7 @@ beforeAll(async () => {
     log: process.env.E2E_VERBOSE ? (l) => console.log(l) : undefined,
   });
   pair = cloud.config.pairs[0] as DynamoPairConfig;
+  s3Pair = cloud.config.pairs[1] as S3PairConfig;
 }, 600_000);
 
 afterAll(async () => {
@@ -44,8 +50,12 @@ async function waitConverged() {
   );
 }
 
-/** Sum/Average of a metric of the pair's target per minute over the last 15 minutes, newest first. */
-async function readMetric(name: string, stat: 'Sum' | 'Average'): Promise<number[]> {
+/** Sum/Average of a metric of a pair's target per minute over the last 15 minutes, newest first. */
+async function readMetric(
+  name: string,
+  stat: 'Sum' | 'Average',
+  dims: { pair: string; target: string } = { pair: 'e2e-rec', target: TARGET },
+): Promise<number[]> {
   const cw = new CloudWatchClient({
     region: 'us-east-1',
     endpoint: cloud.endpoint,
@@ -66,8 +76,8 @@ async function readMetric(name: string, stat: 'Sum' | 'Average'): Promise<number
               Namespace: 'Replicator',
               MetricName: name,
               Dimensions: [
-                { Name: 'Pair', Value: 'e2e-rec' },
-                { Name: 'Target', Value: TARGET },
+                { Name: 'Pair', Value: dims.pair },
+                { Name: 'Target', Value: dims.target },
               ],
             },
             Period: 60,
@@ -78,6 +88,12 @@ async function readMetric(name: string, stat: 'Sum' | 'Average'): Promise<number
     }),
   );
   return res.MetricDataResults?.[0]?.Values ?? [];
+}
+
+/** Waits until the wall clock is in a later minute than `at`, so a run's metrics get their own 60 s bucket. */
+async function nextMinuteAfter(at: number): Promise<void> {
+  const minute = Math.floor(at / MINUTE);
+  while (Math.floor(Date.now() / MINUTE) <= minute) await new Promise((r) => setTimeout(r, 500));
 }
 
 describe('reconcile on the local cloud', () => {
@@ -137,8 +153,7 @@ describe('reconcile on the local cloud', () => {
     expect(diffs.get(TARGET)?.checked).toBe(30);
 
     // A last run after the repair, in a later minute than the others, so its metrics have their own bucket.
-    const lastMinute = Math.floor(repaired.report.finishedAt! / MINUTE);
-    while (Math.floor(Date.now() / MINUTE) <= lastMinute) await new Promise((r) => setTimeout(r, 500));
+    await nextMinuteAfter(repaired.report.finishedAt!);
     const clean = await reconcilePair({ pair, sourceRegion: 'us-east-1', endpoint: cloud.endpoint });
     expect(clean.report.checked).toBe(30);
     expect(clean.report.mismatched).toBe(0);
@@ -154,4 +169,82 @@ describe('reconcile on the local cloud', () => {
     expect(ratio[0]).toBe(1);
     expect(Math.min(...ratio)).toBeLessThan(1);
   }, 120_000);
+
+  it('finds overwritten, deleted and extra objects, repairs them with the scheduled function, and status shows the run', async () => {
+    const S3_TARGET = 'eu-west-1/e2e-rec-eu';
+    const source = localS3(cloud.endpoint, 'us-east-1');
+    const target = localS3(cloud.endpoint, 'eu-west-1');
+    const put = (c: typeof source, bucket: string, key: string, body: string | Buffer) =>
+      c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/octet-stream' }));
+    const keys = [
+      ...Array.from({ length: 12 }, (_, i) => `data/plain-${String(i).padStart(2, '0')}.bin`),
+      'data/with space.bin',
+      'data/a+b%25.csv',
+      'data/ünï/çødé.txt',
+    ];
+    for (const k of keys) await put(source, 'e2e-rec-source', k, `content of ${k}\n`.repeat(20));
+    // Over the 5 MiB threshold: its copy is multipart, so its target ETag is never compared with the source's.
+    await put(source, 'e2e-rec-source', 'data/large.bin', Buffer.alloc(6 * 1024 * 1024, 7));
+    await put(source, 'e2e-rec-source', 'outside/not-replicated.bin', 'x');
+    await eventually(
+      'the bucket to converge',
+      () => verifyBucketPair(cloud, s3Pair),
+      (m) => [...m.values()].every(isConverged),
+    );
+
+    // Behind Replicator's back: same size, other bytes; another size; a delete; an extra object (and one
+    // outside the prefix, which is none of the pair's business).
+    const plain3 = `content of data/plain-03.bin\n`.repeat(20);
+    await put(target, 'e2e-rec-eu', 'data/plain-03.bin', plain3.replace('content', 'CONTENT'));
+    await put(target, 'e2e-rec-eu', 'data/with space.bin', 'shorter');
+    await target.send(new DeleteObjectCommand({ Bucket: 'e2e-rec-eu', Key: 'data/ünï/çødé.txt' }));
+    await put(target, 'e2e-rec-eu', 'data/extra.bin', 'not in the source');
+    await put(target, 'e2e-rec-eu', 'elsewhere/ignored.bin', 'not in the prefix');
+
+    const found = await reconcilePair({ pair: s3Pair, sourceRegion: 'us-east-1', endpoint: cloud.endpoint });
+    const ft = found.report.targets.find((x) => x.target === S3_TARGET)!;
+    expect({ checked: ft.checked, different: ft.different, missing: ft.missing, extra: ft.extra }).toEqual({
+      checked: keys.length + 2,
+      different: 2,
+      missing: 1,
+      extra: 1,
+    });
+    expect(ft.samples.different).toEqual([{ key: { S: 'data/plain-03.bin' } }, { key: { S: 'data/with space.bin' } }]);
+    expect(ft.samples.missing).toEqual([{ key: { S: 'data/ünï/çødé.txt' } }]);
+    expect(ft.samples.extra).toEqual([{ key: { S: 'data/extra.bin' } }]);
+    expect(exitCodeOf(found)).toBe(1);
+
+    // The deployed reconcile function, as its schedule would run it: repair is on in the config, and the pair
+    // lets extra objects be deleted.
+    const invoked = await cloud.runtime.invoke('replicator-e2e-rec-s3-reconcile', { source: 'aws.events' });
+    if (!invoked.ok)
+      throw new Error(`reconcile function failed: ${invoked.error.errorType}: ${invoked.error.errorMessage}`);
+    const summary = invoked.result as ReconcileSummary;
+    expect(summary).toMatchObject({ pair: 'e2e-rec-s3', complete: true, mismatched: 4, repaired: 4 });
+    const diffs = await eventually(
+      'the repairs to land',
+      () => verifyBucketPair(cloud, s3Pair),
+      (m) => [...m.values()].every(isConverged),
+    );
+    expect(diffs.get(S3_TARGET)?.checked).toBe(keys.length + 1);
+
+    const status = await pairStatus(cloud.config, { region: 'us-east-1', endpoint: cloud.endpoint });
+    const s3Status = status.find((p) => p.pair === 'e2e-rec-s3');
+    expect(s3Status?.deployed && s3Status.lastReconcile).toMatchObject({ mismatched: 4, repaired: 4, complete: true });
+
+    await nextMinuteAfter(Date.now());
+    const clean = await reconcilePair({ pair: s3Pair, sourceRegion: 'us-east-1', endpoint: cloud.endpoint });
+    expect(clean.report).toMatchObject({ checked: keys.length + 1, mismatched: 0, consistencyRatio: 1 });
+    expect(exitCodeOf(clean)).toBe(0);
+
+    const dims = { pair: 'e2e-rec-s3', target: S3_TARGET };
+    const mismatched = await eventually(
+      "the function's metrics (EMF) to reach moto",
+      () => readMetric('ReconcileMismatched', 'Sum', dims),
+      (v) => v.reduce((s, x) => s + x, 0) === 8,
+    );
+    expect(mismatched[0]).toBe(0);
+    expect((await readMetric('ReconcileRepaired', 'Sum', dims)).reduce((s, v) => s + v, 0)).toBe(4);
+    expect((await readMetric('ConsistencyRatio', 'Average', dims))[0]).toBe(1);
+  }, 240_000);
 });
