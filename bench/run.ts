@@ -14,6 +14,10 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
       "S3 copies on the local cloud: Replicator's copier vs aws s3 sync and rclone; a large object's multipart copy",
     run: async () => (await import('./s3')).runS3Benchmark(),
   },
+  reconcile: {
+    describe: 'DynamoDB reconcile of 50,000 items on the local cloud (moto) vs a raw parallel Scan of the same tables',
+    run: async () => (await import('./reconcile')).runReconcileBenchmark(),
+  },
 };
 
 async function main(): Promise<void> {
