@@ -430,7 +430,7 @@ describe('parseConfig of reconcile', () => {
     );
   });
 
-  it('fails on deleteExtra in an S3 pair', () => {
+  it('takes deleteExtra in an S3 pair too, and names a value that is not a boolean', () => {
     const s3 = {
       name: 'assets',
       type: 's3',
@@ -438,7 +438,8 @@ describe('parseConfig of reconcile', () => {
       targets: [{ region: 'eu-west-1', bucket: 'assets-dst' }],
       deleteExtra: true,
     };
-    expect(() => parseConfig({ ...valid(), pairs: [s3] })).toThrow(/deleteExtra/);
+    expect(parseConfig({ ...valid(), pairs: [s3] }).pairs[0]).toMatchObject({ deleteExtra: true });
+    expect(() => parseConfig({ ...valid(), pairs: [{ ...s3, deleteExtra: 'yes' }] })).toThrow(/deleteExtra/);
   });
 });
 
