@@ -35,6 +35,7 @@ import { type ReconcileDeps, type RunReport, runReconcile } from '../functions/r
 import { DynamoTableReader } from '../functions/reconcile/dynamo-reader';
 import { fromSdkMap } from '../functions/shared/attributes';
 import { renderTable } from '../src/cli/table';
+import { prng } from '../src/cli/workload';
 import { type MotoServer, startMoto } from '../src/local/moto';
 import { envNumber, nowMs, num, perSecond, ratio, runEnvironment, writeResults } from './common';
 
@@ -144,18 +145,6 @@ class MemoryCheckpointStore implements CheckpointStore {
   }
 }
 
-/** A small seeded PRNG (mulberry32), so every run seeds the same items and differences. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Item = Record<string, AttributeValue>;
 
 const STATUSES = ['PENDING', 'PAID', 'PACKED', 'SHIPPED', 'DELIVERED', 'RETURNED'];
@@ -224,7 +213,7 @@ interface Dataset {
 
 function makeDataset(items: number, perKind: number): Dataset {
   if (items < 3 * perKind) throw new Error(`BENCH_RECONCILE_ITEMS must be at least 3 × diffs (given ${items})`);
-  const next = rng(20_251_125);
+  const next = prng(20_251_125);
   const source = Array.from({ length: items }, (_, i) => makeOrder(i, next));
   // Distinct indices spread over the key space: the first `perKind` go missing, the next differ.
   const chosen = new Set<number>();

@@ -4,21 +4,12 @@
  */
 import { dynamoClient, requiredEnv, sqsClient } from '../shared/clients';
 import { messageHandler } from '../shared/message-handler';
-import { s3Client } from '../shared/s3-clients';
+import { type BucketTargetEnv, s3Client } from '../shared/s3-clients';
 import { parseS3Body } from '../shared/s3-envelope';
 import { type CopyDeps, type CopyTarget, copyEnvelopes, copySettingsFromEnv } from './core';
 import { S3SourceBucket, S3TargetBucket, S3TombstoneStore } from './s3-store';
 
-interface TargetEnv {
-  readonly id: string;
-  readonly region: string;
-  readonly bucket: string;
-  readonly roleArn?: string;
-  readonly externalId?: string;
-  readonly storageClass?: string;
-}
-
-const TARGETS = JSON.parse(requiredEnv('TARGETS')) as TargetEnv[];
+const TARGETS = JSON.parse(requiredEnv('TARGETS')) as BucketTargetEnv[];
 const SETTINGS = copySettingsFromEnv(process.env);
 const SOURCE = new S3SourceBucket(s3Client({ region: requiredEnv('SOURCE_REGION') }), requiredEnv('SOURCE_BUCKET'));
 const COPY_TARGETS: CopyTarget[] = TARGETS.map((t) => ({

@@ -79,6 +79,27 @@ export interface CheckpointStore {
   save(checkpoint: ReconcileCheckpoint): Promise<void>;
 }
 
+/**
+ * Saves checkpoints one after another, each a snapshot taken when save() was called, so a slow save never
+ * lands after a later one.
+ */
+export class CheckpointSaver {
+  private saving: Promise<void> = Promise.resolve();
+  constructor(private readonly store: CheckpointStore) {}
+
+  /** Queues a save of `cp` as it is now; resolves when it (and every earlier one) is saved. */
+  save(cp: ReconcileCheckpoint): Promise<void> {
+    const snapshot = structuredClone(cp);
+    this.saving = this.saving.then(() => this.store.save(snapshot));
+    return this.saving;
+  }
+
+  /** Resolves when every queued save is done. */
+  flush(): Promise<void> {
+    return this.saving;
+  }
+}
+
 /** DynamoDB's bound on TotalSegments of a parallel scan. */
 export const MAX_SEGMENTS = 1_000_000;
 

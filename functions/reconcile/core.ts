@@ -20,6 +20,7 @@ import { type AttributeFilter, type AttrMap, canonicalKey } from '../shared/attr
 import type { Envelope } from '../shared/envelope';
 import { estimateReadUnits, type ReadBudget } from './budget';
 import {
+  CheckpointSaver,
   type CheckpointStore,
   canResume,
   isComplete,
@@ -459,12 +460,8 @@ export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promi
   let longestPageMs = 0;
   let pages = 0;
   let failed = false;
-  let saving = Promise.resolve();
-  const save = () => {
-    const snapshot = structuredClone(cp);
-    saving = saving.then(() => deps.store.save(snapshot));
-    return saving;
-  };
+  const saver = new CheckpointSaver(deps.store);
+  const save = () => saver.save(cp);
   const shouldStop = () => failed || now() + longestPageMs >= opts.deadlineMs;
 
   const units: { scan: string; side: ScanSide; plan: SegmentPlan }[] = [];
@@ -519,10 +516,10 @@ export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promi
     });
   } catch (err) {
     failed = true;
-    await saving;
+    await saver.flush();
     throw err;
   }
-  await saving;
+  await saver.flush();
   cp.activeMs += now() - started;
   if (isComplete(cp)) cp.finishedAt = now();
   await save();

@@ -5,7 +5,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metricsFor } from '../shared/powertools';
-import type { ReconcileResult, RunReport } from './core';
+import type { ReconcileResult, RunReport, TargetReport } from './core';
 import type { DynamoReportStore } from './report-store';
 
 /** Time kept back from the invocation's remaining time for saving, publishing and returning. */
@@ -23,16 +23,14 @@ export interface ReconcileSummary {
   readonly repaired: number;
   readonly consistencyRatio: number;
   readonly durationMs: number;
-  readonly targets: readonly {
-    readonly target: string;
-    readonly checked: number;
-    readonly missing: number;
-    readonly extra: number;
-    readonly different: number;
-    readonly repaired: number;
-    readonly consistencyRatio: number;
-  }[];
+  readonly targets: readonly TargetSummary[];
 }
+
+/** One target's headline numbers of a run. */
+export type TargetSummary = Pick<
+  TargetReport,
+  'target' | 'checked' | 'missing' | 'extra' | 'different' | 'repaired' | 'consistencyRatio'
+>;
 
 /** Publishes a finished run's metrics per target (EMF; namespace Replicator, dimensions Pair and Target). */
 export function publishReport(report: RunReport): void {

@@ -33,6 +33,7 @@ import type { AttrMap } from '../shared/attributes';
 import { type S3Envelope, s3KeyHash } from '../shared/s3-envelope';
 import type { ReadBudget } from './budget';
 import {
+  CheckpointSaver,
   type CheckpointStore,
   canResume,
   emptyCounts,
@@ -394,12 +395,8 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
   let longestChunkMs = 0;
   let pages = 0;
   let failed = false;
-  let saving = Promise.resolve();
-  const save = () => {
-    const snapshot = structuredClone(cp);
-    saving = saving.then(() => deps.store.save(snapshot));
-    return saving;
-  };
+  const saver = new CheckpointSaver(deps.store);
+  const save = () => saver.save(cp);
   const shouldStop = () => failed || now() + longestChunkMs >= opts.deadlineMs;
 
   const runTarget = async (target: S3ReconcileTarget) => {
@@ -459,10 +456,10 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
       ),
     );
   } catch (err) {
-    await saving;
+    await saver.flush();
     throw err;
   }
-  await saving;
+  await saver.flush();
   cp.activeMs += now() - started;
   if (isComplete(cp)) cp.finishedAt = now();
   await save();

@@ -7,7 +7,7 @@ import { type ChecksumAlgorithm, copySettingsFromEnv } from '../copy/core';
 import { S3TombstoneStore } from '../copy/s3-store';
 import { dynamoClient, requiredEnv, sqsClient } from '../shared/clients';
 import { logger } from '../shared/powertools';
-import { s3Client } from '../shared/s3-clients';
+import { type BucketTargetEnv, s3Client } from '../shared/s3-clients';
 import { ReadBudget } from './budget';
 import { DynamoCheckpointStore } from './dynamo-reader';
 import { enqueueRepairs } from './repair';
@@ -16,20 +16,11 @@ import { DEADLINE_MARGIN_MS, finishInvocation, type ReconcileSummary } from './r
 import { runS3Reconcile, type S3ReconcileDeps } from './s3-core';
 import { S3BucketReader } from './s3-reader';
 
-/** One entry of the TARGETS variable (the copy function's, whose extra fields are ignored here). */
-interface TargetEnv {
-  readonly id: string;
-  readonly region: string;
-  readonly bucket: string;
-  readonly roleArn?: string;
-  readonly externalId?: string;
-}
-
 const RECHECK_DELAY_MS = Number(process.env.RECHECK_DELAY_MS ?? '5000');
 const PAIR = requiredEnv('PAIR_NAME');
 const SOURCE_REGION = requiredEnv('SOURCE_REGION');
 const QUEUE_URL = requiredEnv('QUEUE_URL');
-const TARGETS = JSON.parse(requiredEnv('TARGETS')) as TargetEnv[];
+const TARGETS = JSON.parse(requiredEnv('TARGETS')) as BucketTargetEnv[];
 const PREFIX = process.env.PREFIX || undefined;
 const SUFFIX = process.env.SUFFIX || undefined;
 const REPAIR = process.env.REPAIR === 'true';

@@ -8,6 +8,15 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { type ClientTarget, roleCredentials } from './clients';
 
+/** One entry of the TARGETS variable of an S3 pair's functions (copy and reconcile). */
+export interface BucketTargetEnv extends ClientTarget {
+  /** `targetId(target)`, e.g. `eu-west-1/training-data-eu`. */
+  readonly id: string;
+  readonly bucket: string;
+  /** Storage class of the copies (copy only). */
+  readonly storageClass?: string;
+}
+
 const s3 = new Map<string, S3Client>();
 
 /** Whether the environment overrides the S3 endpoint (local cloud, or a VPC endpoint by URL). */

@@ -15,6 +15,7 @@ import type { ReconcileCheckpoint } from '../../functions/reconcile/checkpoint';
 import type { RunReport, TargetReport } from '../../functions/reconcile/core';
 import { CHECKPOINT_KEY } from '../../functions/reconcile/dynamo-reader';
 import { REPORT_KEY } from '../../functions/reconcile/report-store';
+import type { TargetSummary } from '../../functions/reconcile/run-outcome';
 import { ERROR_ATTR, ERROR_NAME_ATTR, TARGET_ATTR } from '../../functions/shared/messages';
 import { type ReplicationConfig, targetId } from '../../lib/config';
 import { queueDepth } from './demo';
@@ -59,14 +60,7 @@ export interface ReconcileSummary {
 }
 
 /** One target's numbers in a pair's last finished reconcile run. */
-export interface TargetReconcileSummary {
-  readonly checked: number;
-  readonly missing: number;
-  readonly extra: number;
-  readonly different: number;
-  readonly repaired: number;
-  readonly consistencyRatio: number;
-}
+export type TargetReconcileSummary = Omit<TargetSummary, 'target'>;
 
 /** A reconcile run that has a checkpoint in the pair's state table: it continues at the next invocation. */
 export interface ReconcileProgress {
