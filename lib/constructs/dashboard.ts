@@ -54,7 +54,6 @@ export class ReplicatorDashboard extends Construct {
   }
 }
 
-/** The widgets of one pair's row: header, four graphs, alarm states. */
 /**
  * The alarm as the dashboard should reference it: by an ARN built from its name, not a GetAtt of the alarm
  * resource, so the dashboard does not depend on the alarms' resources (moto, for one, does not create them).
@@ -71,6 +70,7 @@ function alarmByName(scope: Construct, alarm: cloudwatch.IAlarm, index: number):
   return cloudwatch.Alarm.fromAlarmArn(scope, `Alarm${index}`, arn);
 }
 
+/** The widgets of one pair's row: header, six graphs (four replication, two reconcile), alarm states. */
 function pairRow(scope: Construct, pair: DashboardPair, period: Duration): cloudwatch.IWidget[] {
   const perTarget = (metricName: string, statistic: string, label = (t: string) => t) =>
     pair.targets.map((t) => replicatorMetric(metricName, pair.pairName, t, { period, statistic, label: label(t) }));
@@ -95,6 +95,37 @@ function pairRow(scope: Construct, pair: DashboardPair, period: Duration): cloud
       ...perTarget('ApplyErrors', 'Sum', (t) => `${t} ApplyErrors`),
       ...perTarget('StaleSkipped', 'Sum', (t) => `${t} StaleSkipped`),
     ]),
+    // Reconcile runs are hours apart: one point per run, so these graph by the hour.
+    new cloudwatch.GraphWidget({
+      title: `${pair.pairName}: reconcile consistency ratio (Minimum, 1 h)`,
+      left: pair.targets.map((t) =>
+        replicatorMetric('ConsistencyRatio', pair.pairName, t, {
+          period: Duration.hours(1),
+          statistic: 'Minimum',
+          label: t,
+        }),
+      ),
+      leftYAxis: { min: 0, max: 1 },
+      width: 12,
+      height: 6,
+    }),
+    new cloudwatch.GraphWidget({
+      title: `${pair.pairName}: reconcile mismatched and repaired (Sum, 1 h)`,
+      left: pair.targets.flatMap((t) => [
+        replicatorMetric('ReconcileMismatched', pair.pairName, t, {
+          period: Duration.hours(1),
+          statistic: 'Sum',
+          label: `${t} mismatched`,
+        }),
+        replicatorMetric('ReconcileRepaired', pair.pairName, t, {
+          period: Duration.hours(1),
+          statistic: 'Sum',
+          label: `${t} repaired`,
+        }),
+      ]),
+      width: 12,
+      height: 6,
+    }),
     new cloudwatch.AlarmStatusWidget({
       title: `${pair.pairName}: alarms`,
       alarms: pair.alarms.map((a, i) => alarmByName(scope, a, i)),

@@ -56,4 +56,16 @@ describe('ReplicatorDashboard', () => {
     expect(body.match(/"AWS\/SQS","ApproximateNumberOfMessagesVisible"/g)?.length).toBe(2);
     expect(body).toContain('"label":"DLQ"');
   });
+
+  it("graphs each target's reconcile consistency ratio and mismatched/repaired counts by the hour", () => {
+    const { body } = dashboardOf(ORDERS_CONFIG);
+    for (const target of ['eu-west-1/orders', 'ap-northeast-1/orders-replica']) {
+      expect(body).toContain(
+        `"Replicator","ConsistencyRatio","Pair","orders","Target","${target}",{"label":"${target}","period":3600,"stat":"Minimum"}`,
+      );
+      expect(body).toContain(`"label":"${target} mismatched","period":3600,"stat":"Sum"`);
+      expect(body).toContain(`"label":"${target} repaired","period":3600,"stat":"Sum"`);
+    }
+    expect(body).toContain('"yAxis":{"left":{"min":0,"max":1}}');
+  });
 });
