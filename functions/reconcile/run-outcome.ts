@@ -32,6 +32,14 @@ export type TargetSummary = Pick<
   'target' | 'checked' | 'missing' | 'extra' | 'different' | 'repaired' | 'consistencyRatio'
 >;
 
+/**
+ * What a run found on a target and did not repair: all it found with repair off; with repair on, extras the
+ * pair does not let it delete. The "mismatched after repair" alarm watches this.
+ */
+export function unrepaired(t: Pick<TargetReport, 'missing' | 'extra' | 'different' | 'repaired'>): number {
+  return Math.max(0, t.missing + t.extra + t.different - t.repaired);
+}
+
 /** Publishes a finished run's metrics per target (EMF; namespace Replicator, dimensions Pair and Target). */
 export function publishReport(report: RunReport): void {
   for (const t of report.targets) {
@@ -41,6 +49,7 @@ export function publishReport(report: RunReport): void {
     m.addMetric('ReconcileMissing', MetricUnit.Count, t.missing);
     m.addMetric('ReconcileExtra', MetricUnit.Count, t.extra);
     m.addMetric('ReconcileRepaired', MetricUnit.Count, t.repaired);
+    m.addMetric('ReconcileUnrepaired', MetricUnit.Count, unrepaired(t));
     m.addMetric('ConsistencyRatio', MetricUnit.NoUnit, t.consistencyRatio);
     m.addMetric('ReconcileDuration', MetricUnit.Milliseconds, report.durationMs);
     m.publishStoredMetrics();

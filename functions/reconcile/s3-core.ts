@@ -327,6 +327,8 @@ async function checkChunk(
   const delay = ctx.deps.recheckDelayMs ?? 0;
   if (suspects.length > 0 && delay > 0) await ctx.sleep(delay);
   await mapLimit(suspects, ctx.deps.concurrency ?? 16, (s) => settle(ctx, target, s.source, out, s.key));
+  // Settled in any order: in key order, the report's samples and the repairs do not depend on timing.
+  out.findings.sort((a, b) => compareKeys(a.key, b.key));
   return out;
 }
 

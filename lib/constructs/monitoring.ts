@@ -219,8 +219,10 @@ export class PairMonitoring extends Construct {
         reconcileMismatchedAlarm: new cloudwatch.Alarm(scope, 'ReconcileMismatchedAlarm', {
           ...lag,
           alarmName: alarmName(`${prefix}-reconcile-mismatched-${suffix}`),
-          alarmDescription: `A reconcile of ${about} found mismatched items; run "replicator reconcile ${props.pairName} --repair".`,
-          metric: replicatorMetric('ReconcileMismatched', props.pairName, target, { period, statistic: 'Sum' }),
+          alarmDescription: `A reconcile of ${about} left mismatched items unrepaired (repair off, or extras the pair may not delete); run "replicator reconcile ${props.pairName} --repair".`,
+          // After repair: what a run found and repaired is ReconcileMismatched and ReconcileRepaired alike; what
+          // it could not repair stays, and a repair that does not land is found again by the next run.
+          metric: replicatorMetric('ReconcileUnrepaired', props.pairName, target, { period, statistic: 'Sum' }),
           threshold: 0,
         }),
       };

@@ -21,6 +21,7 @@ import type { CheckpointStore, ReconcileCheckpoint } from '../../functions/recon
 import { type ReconcileDeps, type ReconcileResult, type RunReport, runReconcile } from '../../functions/reconcile/core';
 import { DynamoTableReader } from '../../functions/reconcile/dynamo-reader';
 import { enqueueRepairs } from '../../functions/reconcile/repair';
+import { unrepaired } from '../../functions/reconcile/run-outcome';
 import { runS3Reconcile, type S3ReconcileDeps } from '../../functions/reconcile/s3-core';
 import { S3BucketReader } from '../../functions/reconcile/s3-reader';
 import type { Envelope } from '../../functions/shared/envelope';
@@ -187,6 +188,7 @@ export async function publishMetrics(
       m('ReconcileMissing', t.missing, 'Count'),
       m('ReconcileExtra', t.extra, 'Count'),
       m('ReconcileRepaired', t.repaired, 'Count'),
+      m('ReconcileUnrepaired', unrepaired(t), 'Count'),
       m('ConsistencyRatio', t.consistencyRatio, 'None'),
       m('ReconcileDuration', report.durationMs, 'Milliseconds'),
     ];

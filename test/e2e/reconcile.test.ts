@@ -5,7 +5,7 @@
  * moto show the counts and ConsistencyRatio 1.0. The DynamoDB pair is reconciled by `replicator reconcile`
  * (the core, in this process); the S3 pair also by its deployed, scheduled function, invoked by the runtime.
  */
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,7 +131,7 @@ describe('reconcile on the local cloud', () => {
     expect(ft.samples.extra).toEqual([key(99)]);
     expect(found.report.complete).toBe(true);
     expect(exitCodeOf(found)).toBe(1);
-    expect(found.metricsPublished).toBe(7);
+    expect(found.metricsPublished).toBe(8);
 
     const repaired = await reconcilePair({
       pair,
@@ -213,6 +213,26 @@ describe('reconcile on the local cloud', () => {
     expect(ft.samples.missing).toEqual([{ key: { S: 'data/ünï/çødé.txt' } }]);
     expect(ft.samples.extra).toEqual([{ key: { S: 'data/extra.bin' } }]);
     expect(exitCodeOf(found)).toBe(1);
+    // Found and not repaired: the target's "mismatched after repair" alarm fires, evaluated by the local runtime.
+    const cw = new CloudWatchClient({
+      region: 'us-east-1',
+      endpoint: cloud.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const alarm = await eventually(
+      'the reconcile alarm to fire',
+      async () =>
+        (
+          await cw.send(
+            new DescribeAlarmsCommand({
+              AlarmNames: ['replicator-e2e-rec-s3-reconcile-mismatched-eu-west-1-e2e-rec-eu'],
+            }),
+          )
+        ).MetricAlarms?.[0],
+      (a) => a?.StateValue === 'ALARM',
+      { timeoutMs: 60_000 },
+    );
+    expect(alarm?.StateReason).toMatch(/\[4\]/);
 
     // The deployed reconcile function, as its schedule would run it: repair is on in the config, and the pair
     // lets extra objects be deleted.

@@ -127,6 +127,8 @@ describe('reconcile handler', () => {
     expect(metric('ReconcileMissing')).toBe(1);
     expect(metric('ReconcileExtra')).toBe(1);
     expect(metric('ReconcileRepaired')).toBe(2);
+    // The extra d is left: the "mismatched after repair" alarm watches this.
+    expect(metric('ReconcileUnrepaired')).toBe(1);
     expect(metric('ConsistencyRatio')).toBe(0.25);
     expect(addMetric).toHaveBeenCalledWith('ReconcileDuration', 'Milliseconds', expect.any(Number));
 

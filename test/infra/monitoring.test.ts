@@ -112,11 +112,11 @@ describe('PairMonitoring', () => {
   it.each([
     ['eu-west-1/orders', 'eu-west-1-orders'],
     ['ap-northeast-1/orders-replica', 'ap-northeast-1-orders-replica'],
-  ])('alarms when a reconcile of target %s finds a mismatch, staying OK without data', (target, suffix) => {
+  ])('alarms when a reconcile of target %s leaves a mismatch unrepaired, staying OK without data', (target, suffix) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `replicator-orders-reconcile-mismatched-${suffix}`,
       Namespace: 'Replicator',
-      MetricName: 'ReconcileMismatched',
+      MetricName: 'ReconcileUnrepaired',
       Dimensions: [
         { Name: 'Pair', Value: 'orders' },
         { Name: 'Target', Value: target },
