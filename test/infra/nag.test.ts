@@ -14,6 +14,10 @@ const configs: [string, ReplicationConfigInput][] = [
     'scheduled reconcilers, one with a cross-account target',
     { ...TWO_PAIRS_CONFIG, reconcile: { schedule: 'rate(6 hours)', repair: true } },
   ],
+  [
+    'S3 pairs with scheduled reconcilers, one with a cross-account target',
+    { ...DATASETS_CONFIG, reconcile: { schedule: 'rate(6 hours)', repair: true } },
+  ],
 ];
 
 /** Every acknowledged rule in the tree as `<path>: <rule id>`. */
