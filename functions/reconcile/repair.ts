@@ -14,7 +14,7 @@ import {
   withoutReplicationAttributes,
 } from '../shared/attributes';
 import { byteLength, type Envelope, makeVersion } from '../shared/envelope';
-import { TARGET_ATTR } from '../shared/messages';
+import { REPAIR_ATTR, TARGET_ATTR } from '../shared/messages';
 import type { S3Envelope } from '../shared/s3-envelope';
 
 /** Envelopes larger than this travel as key-only fetch envelopes (the applier reads the source). */
@@ -99,8 +99,9 @@ export class RepairEnqueueError extends Error {
 }
 
 /**
- * Sends repair envelopes to the pair's queue as capture does (packed, SendMessageBatch). Throws
- * {@link RepairEnqueueError} if any was not accepted.
+ * Sends repair envelopes to the pair's queue as capture does (packed, SendMessageBatch), marked as repairs
+ * (`rep-repair`: no ReplicationLatency is recorded for them) and, when given, restricted to one target.
+ * Throws {@link RepairEnqueueError} if any was not accepted.
  */
 export async function enqueueRepairs(
   sqs: SQSClient,
@@ -125,10 +126,10 @@ export async function enqueueRepairs(
     origin: opts.origin,
     envelopesPerMessage: opts.envelopesPerMessage ?? 25,
   });
-  const attributes =
-    opts.targetId !== undefined
-      ? { [TARGET_ATTR]: { DataType: 'String', StringValue: opts.targetId } satisfies MessageAttributeValue }
-      : undefined;
+  const attributes: Record<string, MessageAttributeValue> = {
+    [REPAIR_ATTR]: { DataType: 'String', StringValue: 'true' },
+    ...(opts.targetId !== undefined ? { [TARGET_ATTR]: { DataType: 'String', StringValue: opts.targetId } } : {}),
+  };
   const sent = await sendMessages(sqs, queueUrl, messages, attributes);
   if (sent.failed.length > 0) {
     throw new RepairEnqueueError(

@@ -10,7 +10,7 @@ import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { planMessage, type TargetFailures } from '../apply/core';
 import { RetryableApplyError, reasonOf } from './errors';
-import { ALL_TARGETS, ATTEMPT_ATTR, deadLetterRequest, resendRequest, TARGET_ATTR } from './messages';
+import { ALL_TARGETS, ATTEMPT_ATTR, deadLetterRequest, REPAIR_ATTR, resendRequest, TARGET_ATTR } from './messages';
 import { logger, metricsFor } from './powertools';
 
 /** One envelope applied to a target, with what the metrics need. */
@@ -53,7 +53,7 @@ export function messageHandler<E, T extends { readonly id: string }>(
   const processor = new BatchProcessor(EventType.SQS);
   logger.appendKeys({ pair: o.pair });
 
-  const emit = (result: ReadonlyMap<string, TargetOutcome<E>>) => {
+  const emit = (result: ReadonlyMap<string, TargetOutcome<E>>, repair: boolean) => {
     for (const [targetId, r] of result) {
       const m = metrics.get(targetId)!;
       if (r.applied.length > 0) {
@@ -64,7 +64,8 @@ export function messageHandler<E, T extends { readonly id: string }>(
           r.applied.reduce((s, a) => s + a.bytes, 0),
         );
         for (const a of r.applied) {
-          m.addMetric('ReplicationLatency', MetricUnit.Milliseconds, a.latencyMs);
+          // A repair is not a new write: its source write may be days old (see REPAIR_ATTR).
+          if (!repair) m.addMetric('ReplicationLatency', MetricUnit.Milliseconds, a.latencyMs);
           m.addMetric('DeliveryLatency', MetricUnit.Milliseconds, a.deliveryMs);
         }
         const unverified = r.applied.filter((a) => a.unverified).length;
@@ -84,6 +85,7 @@ export function messageHandler<E, T extends { readonly id: string }>(
     errorName: string;
     attempt: number;
     count: number;
+    repair?: boolean;
   }) => {
     await send(deadLetterRequest(o.dlqUrl, { ...d, pair: o.pair }));
     (metrics.get(d.targetId) ?? pairMetrics).addMetric('DeadLettered', MetricUnit.Count, d.count);
@@ -124,8 +126,9 @@ export function messageHandler<E, T extends { readonly id: string }>(
       });
       return;
     }
+    const repair = record.messageAttributes[REPAIR_ATTR]?.stringValue === 'true';
     const result = await o.apply(envelopes, targets);
-    emit(result);
+    emit(result, repair);
     const plan = planMessage(envelopes, result, attempt, o.maxAttempts);
     if (plan.retryWhole) {
       const first = [...result.values()].flatMap((r) => r.failed)[0];
@@ -135,7 +138,7 @@ export function messageHandler<E, T extends { readonly id: string }>(
       );
     }
     for (const r of plan.resend) {
-      await send(resendRequest(o.queueUrl, { envelopes: r.envelopes, targetId: r.targetId, attempt }));
+      await send(resendRequest(o.queueUrl, { envelopes: r.envelopes, targetId: r.targetId, attempt, repair }));
       logger.warn('re-sent failed envelopes', { target: r.targetId, envelopes: r.envelopes.length, attempt });
     }
     for (const d of plan.deadLetter) {
@@ -147,6 +150,7 @@ export function messageHandler<E, T extends { readonly id: string }>(
         errorName: d.errorName,
         attempt,
         count: d.envelopes.length,
+        repair,
       });
     }
   };

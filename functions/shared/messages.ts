@@ -15,6 +15,12 @@ export const ERROR_ATTR = 'rep-error';
 export const ERROR_NAME_ATTR = 'rep-error-name';
 /** Dead letters: the pair. */
 export const PAIR_ATTR = 'rep-pair';
+/**
+ * Repairs (reconcile): `true` on messages that re-send the source's state of a difference reconcile found.
+ * Their changes are not new writes: no ReplicationLatency is recorded for them (a repaired object may have
+ * been written days ago), only DeliveryLatency.
+ */
+export const REPAIR_ATTR = 'rep-repair';
 /** Target id meaning every target of the pair. */
 export const ALL_TARGETS = 'all';
 
@@ -26,6 +32,8 @@ export interface DeadLetter {
   readonly reason: string;
   readonly errorName: string;
   readonly attempt: number;
+  /** A repair's envelopes (kept through a redrive). */
+  readonly repair?: boolean;
 }
 
 /** A SendMessage input. */
@@ -42,6 +50,7 @@ export function deadLetterRequest(dlqUrl: string, d: DeadLetter): SendMessageCom
       [ERROR_ATTR]: { DataType: 'String', StringValue: d.reason },
       [ERROR_NAME_ATTR]: { DataType: 'String', StringValue: d.errorName },
       [ATTEMPT_ATTR]: { DataType: 'Number', StringValue: String(d.attempt) },
+      ...(d.repair ? { [REPAIR_ATTR]: { DataType: 'String', StringValue: 'true' } } : {}),
     },
   };
 }
@@ -54,7 +63,7 @@ export function resendDelaySeconds(attempt: number): number {
 /** The SendMessage request that re-sends failed envelopes for one target, with backoff. */
 export function resendRequest(
   queueUrl: string,
-  r: { envelopes: readonly unknown[]; targetId: string; attempt: number },
+  r: { envelopes: readonly unknown[]; targetId: string; attempt: number; repair?: boolean },
 ): SendMessageCommandInput {
   return {
     QueueUrl: queueUrl,
@@ -63,6 +72,7 @@ export function resendRequest(
     MessageAttributes: {
       [TARGET_ATTR]: { DataType: 'String', StringValue: r.targetId },
       [ATTEMPT_ATTR]: { DataType: 'Number', StringValue: String(r.attempt) },
+      ...(r.repair ? { [REPAIR_ATTR]: { DataType: 'String', StringValue: 'true' } } : {}),
     },
   };
 }

@@ -16,7 +16,7 @@ import type { RunReport, TargetReport } from '../../functions/reconcile/core';
 import { CHECKPOINT_KEY } from '../../functions/reconcile/dynamo-reader';
 import { REPORT_KEY } from '../../functions/reconcile/report-store';
 import type { TargetSummary } from '../../functions/reconcile/run-outcome';
-import { ERROR_ATTR, ERROR_NAME_ATTR, TARGET_ATTR } from '../../functions/shared/messages';
+import { ERROR_ATTR, ERROR_NAME_ATTR, REPAIR_ATTR, TARGET_ATTR } from '../../functions/shared/messages';
 import { type ReplicationConfig, targetId } from '../../lib/config';
 import { queueDepth } from './demo';
 
@@ -407,6 +407,9 @@ export async function redrive(
       const attrs: Record<string, MessageAttributeValue> = {};
       const target = m.MessageAttributes?.[TARGET_ATTR]?.StringValue;
       if (target && target !== 'all') attrs[TARGET_ATTR] = { DataType: 'String', StringValue: target };
+      if (m.MessageAttributes?.[REPAIR_ATTR]?.StringValue === 'true') {
+        attrs[REPAIR_ATTR] = { DataType: 'String', StringValue: 'true' };
+      }
       const reason =
         m.MessageAttributes?.[ERROR_NAME_ATTR]?.StringValue ??
         m.MessageAttributes?.[ERROR_ATTR]?.StringValue ??

@@ -1,3 +1,4 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
@@ -53,6 +54,36 @@ beforeEach(() => {
 const key = { pk: { S: 'a' }, sk: { S: '1' } };
 
 describe('apply handler', () => {
+  it('records ReplicationLatency for a change, but only DeliveryLatency for a repair (its write may be days old)', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    const addMetric = vi.spyOn(Metrics.prototype, 'addMetric');
+    try {
+      await handler({ Records: [sqsRecord(JSON.stringify(envelope({ key, seq: 1 })))] }, context);
+      const names = () => addMetric.mock.calls.map((c) => c[0]);
+      expect(names()).toContain('ReplicationLatency');
+      addMetric.mockClear();
+      const repair = sqsRecord(JSON.stringify(envelope({ key, seq: 2 })), { attributes: { 'rep-repair': 'true' } });
+      await handler({ Records: [repair] }, context);
+      expect(names()).toContain('ReplicatedItems');
+      expect(names()).toContain('DeliveryLatency');
+      expect(names()).not.toContain('ReplicationLatency');
+    } finally {
+      addMetric.mockRestore();
+    }
+  });
+
+  it('keeps the repair mark on a re-send of a repair that failed on one target', async () => {
+    ddb
+      .on(PutItemCommand, { TableName: 'orders' })
+      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+    ddb.on(PutItemCommand, { TableName: 'orders-replica' }).resolves({});
+    const repair = sqsRecord(JSON.stringify(envelope({ key })), { attributes: { 'rep-repair': 'true' } });
+    await handler({ Records: [repair] }, context);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
+      MessageAttributes: expect.objectContaining({ 'rep-repair': { DataType: 'String', StringValue: 'true' } }),
+    });
+  });
+
   it('writes each target with a version-guarded PutItem and checks the tombstone once', async () => {
     ddb.on(PutItemCommand).resolves({});
     const e = envelope({ key, seq: 1 });
