@@ -519,14 +519,26 @@ export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promi
     await saver.flush();
     throw err;
   }
+  return endInvocation(cp, saver, { startedAt: started, pages, now });
+}
+
+/**
+ * Ends an invocation of either reconcile core: waits for the pages' saves, adds the invocation's time, marks
+ * the run finished when every scan is done, saves once more and returns the result.
+ */
+export async function endInvocation(
+  cp: ReconcileCheckpoint,
+  saver: CheckpointSaver,
+  o: { readonly startedAt: number; readonly pages: number; readonly now: () => number },
+): Promise<ReconcileResult> {
   await saver.flush();
-  cp.activeMs += now() - started;
-  if (isComplete(cp)) cp.finishedAt = now();
-  await save();
+  cp.activeMs += o.now() - o.startedAt;
+  if (isComplete(cp)) cp.finishedAt = o.now();
+  await saver.save(cp);
   return {
     complete: cp.finishedAt !== undefined,
     checkpoint: structuredClone(cp),
-    report: buildReport(cp, now()),
-    pages,
+    report: buildReport(cp, o.now()),
+    pages: o.pages,
   };
 }

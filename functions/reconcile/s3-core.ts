@@ -37,14 +37,13 @@ import {
   type CheckpointStore,
   canResume,
   emptyCounts,
-  isComplete,
   newCheckpoint,
   type ReconcileCheckpoint,
   SOURCE_SCAN,
   type TargetCounts,
   targetScan,
 } from './checkpoint';
-import { buildReport, ReconcileConfigError, type ReconcileResult, type RunOptions } from './core';
+import { endInvocation, ReconcileConfigError, type ReconcileResult, type RunOptions } from './core';
 
 /** An object as a listing shows it. */
 export interface ListedObject {
@@ -461,14 +460,5 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
     await saver.flush();
     throw err;
   }
-  await saver.flush();
-  cp.activeMs += now() - started;
-  if (isComplete(cp)) cp.finishedAt = now();
-  await save();
-  return {
-    complete: cp.finishedAt !== undefined,
-    checkpoint: structuredClone(cp),
-    report: buildReport(cp, now()),
-    pages,
-  };
+  return endInvocation(cp, saver, { startedAt: started, pages, now });
 }
