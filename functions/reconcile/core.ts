@@ -364,6 +364,25 @@ export interface TargetReport extends TargetCounts {
   readonly samples: { readonly missing: AttrMap[]; readonly extra: AttrMap[]; readonly different: AttrMap[] };
 }
 
+/** One target's headline numbers of a run (the invocation's summary, `replicator status`). */
+export type TargetSummary = Pick<
+  TargetReport,
+  'target' | 'checked' | 'missing' | 'extra' | 'different' | 'repaired' | 'consistencyRatio'
+>;
+
+/** The headline numbers of a target's report, without its samples and in-flight counts. */
+export function targetSummary(t: TargetReport): TargetSummary {
+  return {
+    target: t.target,
+    checked: t.checked,
+    missing: t.missing,
+    extra: t.extra,
+    different: t.different,
+    repaired: t.repaired,
+    consistencyRatio: t.consistencyRatio,
+  };
+}
+
 /** The run report (kept in the pair's state, published as metrics). */
 export interface RunReport {
   readonly pair: string;

@@ -5,7 +5,8 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metricsFor } from '../shared/powertools';
-import type { ReconcileResult, RunReport, TargetReport } from './core';
+import { type ReconcileResult, type RunReport, type TargetReport, type TargetSummary, targetSummary } from './core';
+
 import type { DynamoReportStore } from './report-store';
 
 /** Time kept back from the invocation's remaining time for saving, publishing and returning. */
@@ -25,12 +26,6 @@ export interface ReconcileSummary {
   readonly durationMs: number;
   readonly targets: readonly TargetSummary[];
 }
-
-/** One target's headline numbers of a run. */
-export type TargetSummary = Pick<
-  TargetReport,
-  'target' | 'checked' | 'missing' | 'extra' | 'different' | 'repaired' | 'consistencyRatio'
->;
 
 /**
  * What a run found on a target and did not repair: all it found with repair off; with repair on, extras the
@@ -83,14 +78,6 @@ export async function finishInvocation(result: ReconcileResult, reports: DynamoR
     repaired: report.repaired,
     consistencyRatio: report.consistencyRatio,
     durationMs: report.durationMs,
-    targets: report.targets.map((t) => ({
-      target: t.target,
-      checked: t.checked,
-      missing: t.missing,
-      extra: t.extra,
-      different: t.different,
-      repaired: t.repaired,
-      consistencyRatio: t.consistencyRatio,
-    })),
+    targets: report.targets.map(targetSummary),
   };
 }

@@ -12,10 +12,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { ReconcileCheckpoint } from '../../functions/reconcile/checkpoint';
-import type { RunReport, TargetReport } from '../../functions/reconcile/core';
+import { type RunReport, type TargetReport, type TargetSummary, targetSummary } from '../../functions/reconcile/core';
 import { CHECKPOINT_KEY } from '../../functions/reconcile/dynamo-reader';
 import { REPORT_KEY } from '../../functions/reconcile/report-store';
-import type { TargetSummary } from '../../functions/reconcile/run-outcome';
 import { ERROR_ATTR, ERROR_NAME_ATTR, REPAIR_ATTR, TARGET_ATTR } from '../../functions/shared/messages';
 import { type ReplicationConfig, targetId } from '../../lib/config';
 import { queueDepth } from './demo';
@@ -181,14 +180,8 @@ function summarize(r: RunReport): ReconcileSummary {
 }
 
 function summarizeTarget(t: TargetReport): TargetReconcileSummary {
-  return {
-    checked: t.checked,
-    missing: t.missing,
-    extra: t.extra,
-    different: t.different,
-    repaired: t.repaired,
-    consistencyRatio: t.consistencyRatio,
-  };
+  const { target: _target, ...numbers } = targetSummary(t);
+  return numbers;
 }
 
 function progressOf(cp: ReconcileCheckpoint, updatedAt: string | undefined): ReconcileProgress {
