@@ -116,8 +116,9 @@ export async function enqueueRepairs(
   },
 ): Promise<{ messages: number; requests: number }> {
   if (envelopes.length === 0) return { messages: 0, requests: 0 };
-  const captured: Packable[] = envelopes.map((envelope) => ({
-    recordId: typeof envelope.key.key === 'string' ? envelope.key.key : canonicalKey(envelope.key as AttrMap),
+  // Record ids only count the envelopes a failed send lost.
+  const captured: Packable[] = envelopes.map((envelope, i) => ({
+    recordId: String(i),
     envelope,
     bytes: byteLength(envelope),
   }));
