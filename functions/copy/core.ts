@@ -401,7 +401,8 @@ function lostTooOften(what: string): RetryableApplyError {
 /**
  * Rule 1 for a put on one target: HEAD, copy if older (conditioned on what the HEAD saw), then verify the
  * copy. A target already at this version counts as done (rule 3) unless it fails verification: a copy that
- * did not match its source carries our `rep-v` too, and must not block the retry of its IntegrityError.
+ * did not match its source carries our `rep-v` too, and must not block the retry of its IntegrityError; it is
+ * removed before the error is raised (see undoMismatch).
  */
 export async function copyIfNewer(
   target: TargetBucket,
@@ -428,9 +429,7 @@ export async function copyIfNewer(
       const fromResponse = verifyCopy(source, { ...done.written, size: source.size }, plan.checksumAlgorithm);
       if (fromResponse.status === 'verified') return { outcome: 'applied', unverified: false };
       if (fromResponse.status === 'mismatch') {
-        throw new IntegrityError(
-          `copy of version ${envelope.version} does not match its source: ${fromResponse.reason}`,
-        );
+        throw await undoMismatch(target, source.key, envelope, fromResponse.reason);
       }
     }
     const copied = await target.head(source.key);
@@ -438,11 +437,27 @@ export async function copyIfNewer(
     if (copied?.version !== envelope.version) return { outcome: 'applied', unverified: false };
     const check = verifyCopy(source, copied, plan.checksumAlgorithm);
     if (check.status === 'mismatch') {
-      throw new IntegrityError(`copy of version ${envelope.version} does not match its source: ${check.reason}`);
+      throw await undoMismatch(target, source.key, envelope, check.reason);
     }
     return { outcome: 'applied', unverified: check.status === 'unverified' };
   }
   throw lostTooOften('copy');
+}
+
+/**
+ * A copy that does not match the source its HEAD described is removed (if the target still holds its
+ * version) before its IntegrityError is retried. Left in place it would be other data under this version:
+ * where the source pin is ignored (moto), the newer object's bytes under an older `rep-v`, whose ETag a racing
+ * delete could then match on the newer copy that replaces it (the ETag ABA of the file's header).
+ */
+async function undoMismatch(
+  target: TargetBucket,
+  key: string,
+  envelope: S3Envelope,
+  reason: string,
+): Promise<IntegrityError> {
+  await deleteIfVersion(target, key, envelope.version);
+  return new IntegrityError(`copy of version ${envelope.version} does not match its source: ${reason}`);
 }
 
 /** Rule 1 for a delete on one target: remove the object only if its `rep-v` is older. */

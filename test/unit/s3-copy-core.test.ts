@@ -337,6 +337,25 @@ describe('copyEnvelopes', () => {
     expect(target.objects.get(KEY)?.data).toBe('hello');
   });
 
+  it('removes a copy that does not match before failing it: a newer object under an older rep-v would invite an ETag ABA', async () => {
+    const { source, deps } = setup();
+    source.put(KEY, 'hello');
+    // The source is replaced between its HEAD and the copy, and the copy ignores the source pin (as moto does).
+    const racing = {
+      head: async (k: string, v?: string) => {
+        const h = await source.head(k, v);
+        source.put(KEY, 'newer bytes');
+        return h;
+      },
+    };
+    const target = new MemoryTargetBucket(source, { honourCopyConditions: false });
+    const e = s3Envelope({ key: KEY });
+    const r = await copyEnvelopes([e], [{ id: 't', bucket: target }], { ...deps, source: racing });
+    expect(r.get('t')?.failed[0]?.error).toMatchObject({ name: 'IntegrityError' });
+    expect(target.objects.has(KEY)).toBe(false);
+    expect(target.calls.filter((c) => c.startsWith('delete'))).toHaveLength(1);
+  });
+
   it('keeps going on the other targets when one target fails', async () => {
     const { source, ap, deps, targets } = setup();
     source.put(KEY, 'hello');
