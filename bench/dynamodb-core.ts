@@ -9,13 +9,15 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { type ApplyDeps, type ApplyTarget, applyEnvelopes, type TargetStore } from '../functions/apply/core';
-import { buildEnvelopes, type CaptureOptions, packMessages, sendMessages } from '../functions/capture/core';
-import { type AttrMap, fromSdkMap } from '../functions/shared/attributes';
-import { byteLength, type Envelope, parseBody } from '../functions/shared/envelope';
+import { type ApplyDeps, applyEnvelopes, type TableTarget } from '../functions/dynamodb/apply';
+import { type AttrMap, fromSdkMap } from '../functions/dynamodb/attributes';
+import { buildEnvelopes, type CaptureOptions } from '../functions/dynamodb/capture';
+import { parseTableBody, type TableEnvelope } from '../functions/dynamodb/envelope';
+import type { TableStore } from '../functions/dynamodb/store';
+import { byteLength } from '../functions/engine/envelope';
+import { packMessages, sendMessages } from '../functions/engine/queue';
 import { PAIR_DEFAULTS } from '../lib/config';
-import type { KeyAttribute, WorkloadOp } from '../src/cli/workload';
-import { makeWorkload } from '../src/cli/workload';
+import { type KeyAttribute, makeWorkload, type WorkloadOp } from '../src/cli/pair-types/dynamodb-workload';
 import { median, nowMs, perSecond } from './common';
 
 /** Settings of the in-process part. */
@@ -132,7 +134,7 @@ function stubSqs(): { client: SQSClient; calls: () => number } {
 }
 
 /** A target whose conditional writes all succeed at once. */
-class NoopTarget implements TargetStore {
+class NoopTarget implements TableStore {
   writes = 0;
   async putIfNewer(): Promise<'applied'> {
     this.writes++;
@@ -147,11 +149,10 @@ class NoopTarget implements TargetStore {
   }
 }
 
-function applyDeps(targetCount: number): { deps: ApplyDeps; targets: ApplyTarget[]; writes: () => number } {
+function applyDeps(targetCount: number): { deps: ApplyDeps; targets: TableTarget[]; writes: () => number } {
   const stores = Array.from({ length: targetCount }, () => new NoopTarget());
   const targets = stores.map((store, i) => ({ id: `target-${i}`, store }));
   const deps: ApplyDeps = {
-    targets,
     tombstones: { record: async () => undefined, newest: async () => new Map() },
     source: { get: async () => undefined },
   };
@@ -201,12 +202,12 @@ export async function runCoreBenchmark(opts: { records: number; repeats?: number
 
   // Capture: one Lambda invocation per batch of stream records.
   const sqs = stubSqs();
-  let envelopes: Envelope[] = [];
+  let envelopes: TableEnvelope[] = [];
   let bodies: string[] = [];
   let sent = { envelopes: 0, messages: 0, requests: 0 };
   const capturePass = async () => {
     const callsBefore = sqs.calls();
-    const passEnvelopes: Envelope[] = [];
+    const passEnvelopes: TableEnvelope[] = [];
     const passBodies: string[] = [];
     let messages = 0;
     let sentEnvelopes = 0;
@@ -239,7 +240,7 @@ export async function runCoreBenchmark(opts: { records: number; repeats?: number
   const bodyBatches = chunks(bodies, PAIR_DEFAULTS.applyBatchSize);
   const parseApplyTimes = await timed(settings.repeats, async () => {
     const { deps, targets } = applyDeps(settings.targets);
-    for (const batch of bodyBatches) await applyEnvelopes(batch.flatMap(parseBody), targets, deps);
+    for (const batch of bodyBatches) await applyEnvelopes(batch.flatMap(parseTableBody), targets, deps);
   });
 
   // Baseline: serialize and parse each record once.

@@ -15,16 +15,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoTargetStore } from '../functions/apply/dynamo-store';
-import { fromSdkMap } from '../functions/shared/attributes';
-import { makeVersion } from '../functions/shared/envelope';
+import { pairResourceNames } from '../functions/contract';
+import { fromSdkMap } from '../functions/dynamodb/attributes';
+import { DynamoTargetStore } from '../functions/dynamodb/store';
+import { streamVersion } from '../functions/engine/version';
 import { type DynamoPairConfig, targetId } from '../lib/config';
-import { pairResourceNames } from '../lib/constructs/names';
-import { keySchemaOf, localDynamo, queueDepth, verifyPair } from '../src/cli/demo';
+import { localDynamo, queueDepth } from '../src/cli/aws';
 import { type LocalCloud, startLocalCloud } from '../src/cli/local-cloud';
+import { keySchemaOf, verifyTablePair as verifyPair } from '../src/cli/pair-types/dynamodb';
+import { converged, type TableDiff } from '../src/cli/pair-types/dynamodb-verify';
+import { applyOp, type KeyAttribute, makeWorkload, type WorkloadOp } from '../src/cli/pair-types/dynamodb-workload';
 import { quantile } from '../src/cli/table';
-import { converged, type TableDiff } from '../src/cli/verify';
-import { applyOp, type KeyAttribute, makeWorkload, runAtRate, type WorkloadOp } from '../src/cli/workload';
+import { runAtRate } from '../src/cli/workload';
 import { perSecond, sleep } from './common';
 
 /** Settings of the local part. */
@@ -257,11 +259,11 @@ async function runPhase(
   const lags = m.values('ReplicationLatency', { Pair: pair.name });
   const deliveries = m.values('DeliveryLatency', { Pair: pair.name });
   const perTarget = pair.targets.map((t) => {
-    const where = { Pair: pair.name, Target: targetId(t) };
-    const d = diffs.get(targetId(t));
+    const where = { Pair: pair.name, Target: targetId(pair, t) };
+    const d = diffs.get(targetId(pair, t));
     const tl = m.values('ReplicationLatency', where);
     return {
-      target: targetId(t),
+      target: targetId(pair, t),
       replicatedItems: m.sum('ReplicatedItems', where),
       staleSkipped: m.sum('StaleSkipped', where),
       applyErrors: m.sum('ApplyErrors', where),
@@ -328,7 +330,7 @@ async function rawPutItem(
         const i = next++;
         const image = images[i]!;
         const key = Object.fromEntries(keyNames.map((n) => [n, image[n]!]));
-        await store.putIfNewer(key, image, makeVersion(Date.now() / 1000, String(i + 1)), 'us-east-1');
+        await store.putIfNewer(key, image, streamVersion(Date.now() / 1000, String(i + 1)), 'us-east-1');
       }
     }),
   );

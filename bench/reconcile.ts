@@ -28,12 +28,13 @@ import {
   ScanCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { mapLimit } from '../functions/apply/core';
-import type { CheckpointStore, ReconcileCheckpoint } from '../functions/reconcile/checkpoint';
-import { itemBytes } from '../functions/reconcile/checksum';
-import { type ReconcileDeps, type RunReport, runReconcile } from '../functions/reconcile/core';
-import { DynamoTableReader } from '../functions/reconcile/dynamo-reader';
-import { fromSdkMap } from '../functions/shared/attributes';
+import { fromSdkMap } from '../functions/dynamodb/attributes';
+import { itemBytes } from '../functions/dynamodb/checksum';
+import { DynamoTableReader } from '../functions/dynamodb/reader';
+import { type ReconcileDeps, runReconcile } from '../functions/dynamodb/reconcile';
+import type { CheckpointStore, ReconcileCheckpoint } from '../functions/engine/checkpoint';
+import { mapLimit } from '../functions/engine/concurrency';
+import type { RunReport } from '../functions/engine/reconcile-run';
 import { renderTable } from '../src/cli/table';
 import { prng } from '../src/cli/workload';
 import { type MotoServer, startMoto } from '../src/local/moto';

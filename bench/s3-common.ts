@@ -4,10 +4,11 @@
  */
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { type CopySettings, type CopyTarget, copyEnvelopes } from '../functions/copy/core';
-import { S3SourceBucket, S3TargetBucket, S3TombstoneStore } from '../functions/copy/s3-store';
-import { buildS3Envelopes, packS3Messages, type S3CaptureOptions } from '../functions/s3-capture/core';
-import { parseS3Body, type S3Envelope } from '../functions/shared/s3-envelope';
+import { packMessages } from '../functions/engine/queue';
+import { buildS3Envelopes, type S3CaptureOptions } from '../functions/s3/capture';
+import { type BucketTarget, type CopySettings, copyEnvelopes } from '../functions/s3/copy';
+import { parseS3Body, type S3Envelope } from '../functions/s3/envelope';
+import { S3SourceBucket, S3TargetBucket, S3TombstoneStore } from '../functions/s3/store';
 
 export const SOURCE_REGION = 'us-east-1';
 export const TARGET_REGION = 'eu-west-1';
@@ -18,7 +19,7 @@ export const MiB = 1024 * 1024;
 
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-/** An S3 client on the local cloud, as s3-clients.ts builds one (3 attempts, path-style for an endpoint). */
+/** An S3 client on the local cloud, as functions/s3/clients.ts builds one (3 attempts, path-style for an endpoint). */
 export function s3(endpoint: string, region: string, opts: { checksums?: boolean } = {}): S3Client {
   return new S3Client({
     region,
@@ -112,12 +113,12 @@ export function captureMessages(
   if (batch.invalid.length > 0 || batch.skipped.length > 0) {
     throw new Error(`capture rejected events: ${JSON.stringify([...batch.invalid, ...batch.skipped][0])}`);
   }
-  return packS3Messages(batch.envelopes, opts).map((m) => m.body);
+  return packMessages(batch.envelopes, opts).map((m) => m.body);
 }
 
 /** One emulated copy function container: its own clients and stores, as the handler builds them at load. */
 export interface CopyContainer {
-  readonly targets: CopyTarget[];
+  readonly targets: BucketTarget[];
   readonly deps: { source: S3SourceBucket; tombstones: S3TombstoneStore; settings: CopySettings };
 }
 

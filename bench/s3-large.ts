@@ -23,7 +23,7 @@ import {
   HeadObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { type CopySettings, MAX_SINGLE_COPY_BYTES, planCopy } from '../functions/copy/core';
+import { type CopySettings, MAX_SINGLE_COPY_BYTES, planCopy } from '../functions/s3/copy';
 import type { CountingProxy } from '../src/local/counting-proxy';
 import { nowMs } from './common';
 import {

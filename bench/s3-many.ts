@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { CopySettings } from '../functions/copy/core';
+import type { CopySettings } from '../functions/s3/copy';
 import type { CountingProxy } from '../src/local/counting-proxy';
 import { localCloudEnv } from '../src/local/moto';
 import { nowMs, perSecond } from './common';

@@ -19,7 +19,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copySettingsFromEnv } from '../functions/copy/core';
+import { copySettingsFromEnv } from '../functions/s3/copy';
 import { renderTable } from '../src/cli/table';
 import { type CountingProxy, startCountingProxy } from '../src/local/counting-proxy';
 import { type MotoServer, startMoto } from '../src/local/moto';

@@ -5,8 +5,15 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseConfig, type ReplicationConfig, type ReplicationConfigInput, regionsOf } from './config';
-import { sourceStackName, targetStackName } from './constructs/names';
+import { sourceStackName, targetStackName } from '../functions/contract';
+import {
+  type DynamoPairConfig,
+  parseConfig,
+  type ReplicationConfig,
+  type ReplicationConfigInput,
+  regionsOf,
+} from './config';
+import { unhandledPairType } from './pair-types/schemas';
 import { ReplicationStack } from './replication-stack';
 import { createdTargetsIn, TargetStack } from './target-stack';
 
@@ -86,32 +93,51 @@ export async function resolveSourceStreams(
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const pair of config.pairs) {
-    if (pair.type !== 'dynamodb') continue;
-    const { source } = pair;
-    if (source.create || source.streamArn) continue;
-    const where = `pair "${pair.name}": source table "${source.table}" in ${config.sourceRegion}`;
-    let info: TableStreamInfo;
-    try {
-      info = await describeTable(config.sourceRegion, source.table);
-    } catch (err) {
-      const e = err as Error;
-      throw new PreflightError(
-        `Preflight failed for ${where}: DescribeTable failed (${e.name}: ${e.message}). Check that the table exists and is reachable, or give source.streamArn`,
-      );
+    switch (pair.type) {
+      case 'dynamodb': {
+        const streamArn = await importedSourceStream(config, pair, describeTable);
+        if (streamArn !== undefined) out[pair.name] = streamArn;
+        break;
+      }
+      case 's3':
+        // Nothing to look up: notifications are set on the source bucket by its name.
+        break;
+      default:
+        unhandledPairType(pair);
     }
-    if (!info.streamArn || info.streamEnabled === false) {
-      throw new PreflightError(
-        `Preflight failed for ${where} has no stream; enable a NEW_AND_OLD_IMAGES stream on it (aws dynamodb update-table --table-name ${source.table} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES)`,
-      );
-    }
-    if (info.streamViewType !== 'NEW_AND_OLD_IMAGES') {
-      throw new PreflightError(
-        `Preflight failed for ${where} has a ${info.streamViewType ?? 'unknown'} stream, but Replicator needs NEW_AND_OLD_IMAGES; disable the stream and enable it again with StreamViewType=NEW_AND_OLD_IMAGES`,
-      );
-    }
-    out[pair.name] = info.streamArn;
   }
   return out;
+}
+
+/** The stream ARN of a DynamoDB pair's imported source table without `source.streamArn`, from DescribeTable. */
+async function importedSourceStream(
+  config: ReplicationConfig,
+  pair: DynamoPairConfig,
+  describeTable: DescribeTableFn,
+): Promise<string | undefined> {
+  const { source } = pair;
+  if (source.create || source.streamArn) return undefined;
+  const where = `pair "${pair.name}": source table "${source.table}" in ${config.sourceRegion}`;
+  let info: TableStreamInfo;
+  try {
+    info = await describeTable(config.sourceRegion, source.table);
+  } catch (err) {
+    const e = err as Error;
+    throw new PreflightError(
+      `Preflight failed for ${where}: DescribeTable failed (${e.name}: ${e.message}). Check that the table exists and is reachable, or give source.streamArn`,
+    );
+  }
+  if (!info.streamArn || info.streamEnabled === false) {
+    throw new PreflightError(
+      `Preflight failed for ${where} has no stream; enable a NEW_AND_OLD_IMAGES stream on it (aws dynamodb update-table --table-name ${source.table} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES)`,
+    );
+  }
+  if (info.streamViewType !== 'NEW_AND_OLD_IMAGES') {
+    throw new PreflightError(
+      `Preflight failed for ${where} has a ${info.streamViewType ?? 'unknown'} stream, but Replicator needs NEW_AND_OLD_IMAGES; disable the stream and enable it again with StreamViewType=NEW_AND_OLD_IMAGES`,
+    );
+  }
+  return info.streamArn;
 }
 
 /**

@@ -1,17 +1,19 @@
 /**
- * The source-region stack: one {@link TablePair} per DynamoDB pair and one {@link BucketPair} per S3 pair of
- * the config, plus one access-log bucket shared by the source buckets it creates, the alarm topic every pair's
- * alarms notify and the `replicator` dashboard.
+ * The source-region stack: one pair construct per pair of the config, built by its type's module through the
+ * registry (`pair-types/registry.ts`: a `TablePair` per DynamoDB pair, a `BucketPair` per S3 pair), plus one
+ * access-log bucket shared by the source buckets it creates, the alarm topic every pair's alarms notify and
+ * the `replicator` dashboard.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ALARMS_DEFAULTS, parseConfig, type ReplicationConfig, type ReplicationConfigInput, targetId } from './config';
+import { ALARMS_DEFAULTS, parseConfig, type ReplicationConfig, type ReplicationConfigInput } from './config';
 import { AccessLogsBucket } from './constructs/access-logs-bucket';
 import { AlarmTopic } from './constructs/alarm-topic';
-import { BucketPair } from './constructs/bucket-pair';
 import { ReplicatorDashboard } from './constructs/dashboard';
 import { pascalCase } from './constructs/names';
-import { TablePair } from './constructs/table-pair';
+import type { PairBuildContext } from './pair-types/pair-type';
+import { type BuiltPair, buildPair } from './pair-types/registry';
+import { targetIds } from './pair-types/schemas';
 
 /** Props of a {@link ReplicationStack}. */
 export interface ReplicationStackProps extends StackProps {
@@ -28,8 +30,8 @@ export interface ReplicationStackProps extends StackProps {
 export class ReplicationStack extends Stack {
   /** The validated config. */
   readonly config: ReplicationConfig;
-  /** Each pair's constructs, by pair name. */
-  readonly pairs: ReadonlyMap<string, TablePair | BucketPair>;
+  /** Each pair's construct (`<Pair>Pair`), by pair name. */
+  readonly pairs: ReadonlyMap<string, BuiltPair>;
   /** Receives the server access logs of the source buckets this stack creates (only when it creates one). */
   readonly accessLogs: AccessLogsBucket | undefined;
   /** The `replicator-alarms` topic that every alarm notifies. */
@@ -54,17 +56,23 @@ export class ReplicationStack extends Stack {
       );
     }
     this.config = config;
-    const pairs = new Map<string, TablePair | BucketPair>();
-    const ids = new Map<string, string>();
-    const createsBucket = config.pairs.some((p) => p.type === 's3' && p.source.create);
-    this.accessLogs = createsBucket ? new AccessLogsBucket(this, 'AccessLogs') : undefined;
     this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
       ...(config.alarms?.email !== undefined ? { email: config.alarms.email } : {}),
     });
-    const alarmOptions = {
+    let accessLogs: AccessLogsBucket | undefined;
+    const context: PairBuildContext = {
       alarmTopic: this.alarmTopic.topic,
       latencyP99Threshold: Duration.millis(config.alarms?.latencyP99Ms ?? ALARMS_DEFAULTS.latencyP99Ms),
+      reconcile: config.reconcile,
+      sourceStreamArns: props.sourceStreamArns,
+      // Created with the first source bucket that needs it, so a stack without one has none.
+      accessLogs: () => {
+        accessLogs ??= new AccessLogsBucket(this, 'AccessLogs');
+        return accessLogs;
+      },
     };
+    const pairs = new Map<string, BuiltPair>();
+    const ids = new Map<string, string>();
     for (const pair of config.pairs) {
       const constructId = `${pascalCase(pair.name)}Pair`;
       const clash = ids.get(constructId);
@@ -74,36 +82,16 @@ export class ReplicationStack extends Stack {
         );
       }
       ids.set(constructId, pair.name);
-      if (pair.type === 's3') {
-        pairs.set(
-          pair.name,
-          new BucketPair(this, constructId, {
-            pair,
-            accessLogs: this.accessLogs,
-            ...alarmOptions,
-            ...(config.reconcile ? { reconcile: config.reconcile } : {}),
-          }),
-        );
-        continue;
-      }
-      const sourceStreamArn = props.sourceStreamArns?.[pair.name];
-      pairs.set(
-        pair.name,
-        new TablePair(this, constructId, {
-          pair,
-          ...alarmOptions,
-          ...(sourceStreamArn ? { sourceStreamArn } : {}),
-          ...(config.reconcile ? { reconcile: config.reconcile } : {}),
-        }),
-      );
+      pairs.set(pair.name, buildPair(this, constructId, pair, context));
     }
     this.pairs = pairs;
+    this.accessLogs = accessLogs;
     this.dashboard = new ReplicatorDashboard(this, 'Dashboard', {
       pairs: config.pairs.map((pair) => {
         const built = pairs.get(pair.name)!;
         return {
           pairName: pair.name,
-          targets: pair.targets.map(targetId),
+          targets: targetIds(pair),
           queue: built.queues.queue,
           deadLetterQueue: built.queues.deadLetterQueue,
           alarms: built.monitoring.alarms,

@@ -1,24 +1,17 @@
 /**
- * A target-region stack: the target tables and buckets that the config asks Replicator to create in that
- * region, plus an access-log bucket for the buckets.
+ * A target-region stack: the target resources that the config asks Replicator to create in that region (one
+ * per target with `create`, built by its pair type's module through the registry: a `TargetTable` or a
+ * `TargetBucket`), plus an access-log bucket for the buckets.
  */
 import { Stack, type StackProps, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import {
-  type DynamoPairConfig,
-  type DynamoTargetConfig,
-  parseConfig,
-  type Region,
-  type ReplicationConfig,
-  type ReplicationConfigInput,
-  type S3PairConfig,
-  type S3TargetConfig,
-  targetKeySchema,
-} from './config';
+import { parseConfig, type Region, type ReplicationConfig, type ReplicationConfigInput } from './config';
 import { AccessLogsBucket } from './constructs/access-logs-bucket';
 import { pascalCase } from './constructs/names';
-import { TargetBucket } from './constructs/target-bucket';
-import { TargetTable } from './constructs/target-table';
+import { type BuiltTarget, buildTarget } from './pair-types/registry';
+import { type CreatedTarget, createdTargetsOf, targetName, targetNoun } from './pair-types/schemas';
+
+export type { CreatedTarget } from './pair-types/schemas';
 
 /** Props of a {@link TargetStack}. */
 export interface TargetStackProps extends StackProps {
@@ -28,33 +21,20 @@ export interface TargetStackProps extends StackProps {
   readonly region: Region;
 }
 
-/** A target with `create`, with its pair; `type` is the pair's. */
-export type CreatedTarget =
-  | { readonly type: 'dynamodb'; readonly pair: DynamoPairConfig; readonly target: DynamoTargetConfig }
-  | { readonly type: 's3'; readonly pair: S3PairConfig; readonly target: S3TargetConfig };
-
 /** The targets with `create` in one region of a config (tables and buckets, in config order). */
 export function createdTargetsIn(config: ReplicationConfig, region: string): CreatedTarget[] {
-  return config.pairs.flatMap((pair): CreatedTarget[] =>
-    pair.type === 'dynamodb'
-      ? pair.targets.filter((t) => t.create && t.region === region).map((target) => ({ type: pair.type, pair, target }))
-      : pair.targets
-          .filter((t) => t.create && t.region === region)
-          .map((target) => ({ type: pair.type, pair, target })),
-  );
+  return config.pairs.flatMap((pair) => createdTargetsOf(pair, region));
 }
 
 /**
- * Created targets of one region: one {@link TargetTable} or {@link TargetBucket} per target (ids: pair, then
- * table or bucket name), and one {@link AccessLogsBucket} when the region has a created bucket.
+ * Created targets of one region: one resource per target, `TargetTable` or `TargetBucket` (construct ids: pair,
+ * then table or bucket name), and one {@link AccessLogsBucket} when the region has a created bucket.
  */
 export class TargetStack extends Stack {
   /** The validated config. */
   readonly config: ReplicationConfig;
-  /** The created tables, by `<pair>/<table>`. */
-  readonly tables: ReadonlyMap<string, TargetTable>;
-  /** The created buckets, by `<pair>/<bucket>`. */
-  readonly buckets: ReadonlyMap<string, TargetBucket>;
+  /** The created target resources, by `<pair>/<table or bucket>`, in config order. */
+  readonly created: ReadonlyMap<string, BuiltTarget>;
   /** Receives the server access logs of the created buckets (only when there is one). */
   readonly accessLogs: AccessLogsBucket | undefined;
 
@@ -70,17 +50,21 @@ export class TargetStack extends Stack {
       throw new Error(`TargetStack ${id}: env.region must be "${props.region}" (given "${props.env.region}")`);
     }
     this.config = config;
-    const created = createdTargetsIn(config, props.region);
-    const tables = new Map<string, TargetTable>();
-    const buckets = new Map<string, TargetBucket>();
+    let accessLogs: AccessLogsBucket | undefined;
+    const context = {
+      // Created with the first bucket that needs it, so a region with tables only has none.
+      accessLogs: () => {
+        accessLogs ??= new AccessLogsBucket(this, 'AccessLogs');
+        return accessLogs;
+      },
+    };
+    const created = new Map<string, BuiltTarget>();
     const byName = new Map<string, string>();
     const ids = new Map<string, string>();
-    const accessLogs = created.some((c) => c.type === 's3') ? new AccessLogsBucket(this, 'AccessLogs') : undefined;
-    this.accessLogs = accessLogs;
-    for (const c of created) {
+    for (const c of createdTargetsIn(config, props.region)) {
       const { pair, target } = c;
-      const name = c.type === 'dynamodb' ? c.target.table : c.target.bucket;
-      const what = c.type === 'dynamodb' ? 'table' : 'bucket';
+      const name = targetName(pair, target);
+      const what = targetNoun(pair);
       if (target.account !== undefined && !Token.isUnresolved(this.account) && target.account !== this.account) {
         throw new Error(
           `Pair "${pair.name}": target "${name}" is in account ${target.account}, but this stack deploys to ${this.account}; Replicator creates targets only in its own account (create the ${what} there and import it)`,
@@ -104,32 +88,9 @@ export class TargetStack extends Stack {
       }
       ids.set(key, name);
       const pairScope = (this.node.tryFindChild(scopeId) as Construct | undefined) ?? new Construct(this, scopeId);
-      if (c.type === 's3') {
-        const { create } = c.pair.source;
-        const versioned = typeof create === 'object' && create.versioned === true;
-        buckets.set(
-          `${pair.name}/${name}`,
-          new TargetBucket(pairScope, childId, {
-            pairName: pair.name,
-            bucketName: name,
-            versioned,
-            // Created above whenever the region has a created bucket.
-            accessLogs: accessLogs!,
-          }),
-        );
-        continue;
-      }
-      const keySchema = targetKeySchema(c.pair, c.target);
-      if (!keySchema) {
-        // parseConfig rejects `create: true` with an imported source, so this is a programming error.
-        throw new Error(`Pair "${pair.name}": target "${name}" has no key schema to create it with`);
-      }
-      tables.set(
-        `${pair.name}/${name}`,
-        new TargetTable(pairScope, childId, { pairName: pair.name, tableName: name, keySchema }),
-      );
+      created.set(`${pair.name}/${name}`, buildTarget(pairScope, childId, c, context));
     }
-    this.tables = tables;
-    this.buckets = buckets;
+    this.created = created;
+    this.accessLogs = accessLogs;
   }
 }

@@ -6,6 +6,7 @@ import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { MetricName } from '../../functions/contract';
 import { replicatorMetric } from './monitoring';
 
 /** Name of the dashboard. */
@@ -72,7 +73,7 @@ function alarmByName(scope: Construct, alarm: cloudwatch.IAlarm, index: number):
 
 /** The widgets of one pair's row: header, six graphs (four replication, two reconcile), alarm states. */
 function pairRow(scope: Construct, pair: DashboardPair, period: Duration): cloudwatch.IWidget[] {
-  const perTarget = (metricName: string, statistic: string, label = (t: string) => t) =>
+  const perTarget = (metricName: MetricName, statistic: string, label = (t: string) => t) =>
     pair.targets.map((t) => replicatorMetric(metricName, pair.pairName, t, { period, statistic, label: label(t) }));
   const graph = (title: string, left: cloudwatch.IMetric[]) =>
     new cloudwatch.GraphWidget({ title, left, width: 6, height: 6 });

@@ -11,10 +11,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type TargetConfig, targetId } from '../config';
-
-/** Namespace of the metrics the Replicator functions emit (EMF). */
-export const METRICS_NAMESPACE = 'Replicator';
+import { METRICS_NAMESPACE, type MetricName } from '../../functions/contract';
 
 /** CloudWatch's limit on alarm names. */
 const MAX_ALARM_NAME = 255;
@@ -29,9 +26,12 @@ export function alarmName(name: string): string {
   return `${name.slice(0, MAX_ALARM_NAME - hash.length - 1)}-${hash}`;
 }
 
-/** A Replicator metric of a pair (dimension Pair) or of one of its targets (dimensions Pair and Target). */
+/**
+ * A Replicator metric of a pair (dimension Pair) or of one of its targets (dimensions Pair and Target), in the
+ * contract's namespace; `metricName` is one of the contract's catalogue (`METRICS`).
+ */
 export function replicatorMetric(
-  metricName: string,
+  metricName: MetricName,
   pairName: string,
   target: string | undefined,
   props: cloudwatch.MetricOptions = {},
@@ -52,11 +52,11 @@ export interface TargetAlarms {
   readonly latencyAlarm: cloudwatch.Alarm;
   /** ApplyErrors at least 1 (`replicator-<pair>-apply-errors-<region>-<name>`). */
   readonly applyErrorsAlarm: cloudwatch.Alarm;
-  /** ReconcileMismatched above 0 (`replicator-<pair>-reconcile-mismatched-<region>-<name>`). */
+  /** ReconcileUnrepaired above 0: mismatches a reconcile left (`replicator-<pair>-reconcile-mismatched-<region>-<name>`). */
   readonly reconcileMismatchedAlarm: cloudwatch.Alarm;
 }
 
-/** Where a pair's alarms go and the thresholds the deployment config sets (shared by TablePair and BucketPair). */
+/** Where a pair's alarms go and the thresholds the deployment config sets (the same for every pair type). */
 export interface PairAlarmOptions {
   /**
    * p99 ReplicationLatency over 5 minutes above which a target's latency alarm fires.
@@ -109,10 +109,11 @@ export interface PairMonitoringProps extends PairAlarmOptions {
    */
   readonly period?: Duration;
   /**
-   * Targets of the pair; each gets alarms on its p99 ReplicationLatency, ApplyErrors and ReconcileMismatched.
+   * Ids of the pair's targets (`targetId`, their metrics' Target dimension); each gets alarms on its p99
+   * ReplicationLatency, ApplyErrors and ReconcileUnrepaired.
    * @default - none: no per-target alarms
    */
-  readonly targets?: readonly TargetConfig[];
+  readonly targets?: readonly string[];
 }
 
 /** CloudWatch alarms on a pair's DLQs, capture lag and apply errors. */
@@ -191,8 +192,7 @@ export class PairMonitoring extends Construct {
       metric: props.applyFunction.metricErrors({ period, statistic: 'Sum' }),
     });
     const latencyThreshold = props.latencyP99Threshold ?? Duration.seconds(60);
-    this.targetAlarms = (props.targets ?? []).map((t) => {
-      const target = targetId(t);
+    this.targetAlarms = (props.targets ?? []).map((target) => {
       // The id holds "/" (and an account for a cross-account target); alarm names and construct ids get "-".
       // The construct id is the name itself, so it stays stable when targets are reordered.
       const suffix = target.replaceAll('/', '-');

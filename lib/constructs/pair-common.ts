@@ -1,14 +1,14 @@
 /**
- * What every pair type builds the same way in its source region: the per-pair state table, the pair tag,
- * and the grants of the function that applies envelopes (state table, cross-account roles, resend and
- * dead-letter). Helpers, not a construct, so the resources keep their place (and logical ids) in each pair.
+ * Helpers that every pair type uses in its source region: the pair tag, the capture timeout, the per-pair
+ * state table, and the grants shared by the functions that write targets and by the reconciler (state table,
+ * target roles, re-send and dead-letter). Helpers, not a construct, so the resources keep their place (and
+ * logical ids) in each pair. The pair constructs themselves stand on `ReplicationPair` (replication-pair.ts).
  */
-import { Duration, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { DynamoTargetConfig, TargetConfig } from '../config';
-import { pairResourceNames } from './names';
+import { pairResourceNames } from '../../functions/contract';
 import type { PairQueue } from './pair-queue';
 
 /** Tag key set on every resource of a pair. */
@@ -33,8 +33,11 @@ export function createStateTable(scope: Construct, pairName: string): dynamodb.T
   });
 }
 
-/** Lets `role` assume the roles of the targets that name one (statement `AssumeTargetRoles`); nothing without any. */
-export function grantAssumeTargetRoles(role: iam.IRole, targets: readonly TargetConfig[]): void {
+/**
+ * Lets `role` assume the roles of the targets that name one (statement `AssumeTargetRoles`); nothing without
+ * any. `targets` are config targets or TARGETS entries: both carry the target's `roleArn`.
+ */
+export function grantAssumeTargetRoles(role: iam.IRole, targets: readonly { readonly roleArn?: string }[]): void {
   const roleArns = [...new Set(targets.flatMap((t) => (t.roleArn ? [t.roleArn] : [])))];
   if (roleArns.length > 0) {
     role.addToPrincipalPolicy(
@@ -69,38 +72,4 @@ export function grantResendAndDeadLetter(role: iam.IRole, queues: PairQueue): vo
       resources: [queues.queue.queueArn, queues.deadLetterQueue.queueArn],
     }),
   );
-}
-
-/** ARN of a DynamoDB target table, in the target's region and account (the stack's account when it has none). */
-export function targetTableArn(stack: Stack, target: DynamoTargetConfig): string {
-  return stack.formatArn({
-    service: 'dynamodb',
-    region: target.region,
-    account: target.account ?? stack.account,
-    resource: 'table',
-    resourceName: target.table,
-  });
-}
-
-/** The object ARN pattern `arn:<partition>:s3:::<bucket>/<prefix>*`. */
-export function objectsArn(stack: Stack, bucket: string, prefix: string): string {
-  return stack.formatArn({ service: 's3', region: '', account: '', resource: bucket, resourceName: `${prefix}*` });
-}
-
-/** The bucket ARN `arn:<partition>:s3:::<bucket>`. */
-export function bucketArn(stack: Stack, bucket: string): string {
-  return stack.formatArn({ service: 's3', region: '', account: '', resource: bucket });
-}
-
-/**
- * Acknowledges, on `role`, its object-level S3 grants under the pair's prefix: objects are not known at
- * deploy time, so each bucket's is acknowledged on its own (the prefix is the narrowest scope the config allows).
- */
-export function acknowledgeObjectGrants(role: iam.IRole, buckets: readonly string[], prefix: string): void {
-  for (const bucket of buckets) {
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${prefix}*]`,
-      reason: `Object-level S3 actions on the objects of bucket ${bucket} under the pair's prefix "${prefix}": object keys are not known at deploy time.`,
-    });
-  }
 }

@@ -6,8 +6,8 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PAIR_DEFAULTS } from '../config';
-import { pairResourceNames } from './names';
+import { pairResourceNames } from '../../functions/contract';
+import { COMMON_PAIR_DEFAULTS } from '../pair-types/common-schema';
 
 /** Props of a {@link PairQueue}. */
 export interface PairQueueProps {
@@ -21,7 +21,7 @@ export interface PairQueueProps {
   /**
    * Attempts after which the apply function dead-letters an envelope itself (with its reason); SQS's native
    * redrive moves a message to the DLQ after maxAttempts + 2 receives, as a safety net.
-   * @default - PAIR_DEFAULTS.maxAttempts (5), so maxReceiveCount 7
+   * @default - COMMON_PAIR_DEFAULTS.maxAttempts (5), so maxReceiveCount 7
    */
   readonly maxAttempts?: number;
   /**
@@ -63,7 +63,7 @@ export class PairQueue extends Construct {
       visibilityTimeout: Duration.seconds(applyTimeout.toSeconds() * 6),
       deadLetterQueue: {
         queue: this.deadLetterQueue,
-        maxReceiveCount: (props.maxAttempts ?? PAIR_DEFAULTS.maxAttempts) + 2,
+        maxReceiveCount: (props.maxAttempts ?? COMMON_PAIR_DEFAULTS.maxAttempts) + 2,
       },
     });
     this.captureFailureQueue = new sqs.Queue(this, 'CaptureFailureQueue', {

@@ -1,11 +1,10 @@
 /**
- * The scheduled reconciler of one pair (either type): the `replicator-<pair>-reconcile` function, an
+ * The scheduled reconciler of one pair (any type): the `replicator-<pair>-reconcile` function, an
  * EventBridge rule that invokes it on the config's schedule, and the grants every reconciler needs (its
- * state table, the pair queue for repairs, the targets' roles). Reads of the source and targets depend on
- * the pair type: {@link dynamoReadStatements} and {@link s3ReadStatements}, added by the pair.
- * Metrics go out as EMF log lines, so no CloudWatch permission is needed.
+ * state table, the pair queue for repairs, the targets' roles). What depends on the pair type comes in props:
+ * the handler entry, the type's variables and its reads of the source and targets (each type module's
+ * `reconcileReadStatements`). Metrics go out as EMF log lines, so no CloudWatch permission is needed.
  */
-import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,34 +12,41 @@ import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type DynamoTargetConfig, RECONCILE_DEFAULTS, type ReconcileConfig, type S3TargetConfig } from '../config';
-import { pairResourceNames } from './names';
-import { bucketArn, grantAssumeTargetRoles, grantStateTable, objectsArn, targetTableArn } from './pair-common';
-import { PROJECT_ROOT, ReplicatorFunction } from './replicator-function';
+import {
+  type BucketTargetEnv,
+  ENV,
+  type FunctionEnvironment,
+  pairResourceNames,
+  type TableTargetEnv,
+} from '../../functions/contract';
+import { RECONCILE_DEFAULTS, type ReconcileConfig } from '../config';
+import { grantAssumeTargetRoles, grantStateTable } from './pair-common';
+import { ReplicatorFunction } from './replicator-function';
 
 /** Timeout of the reconcile function: Lambda's maximum, since a run uses all the time it gets. */
 export const RECONCILE_TIMEOUT = Duration.seconds(900);
 
-/** Read actions the reconciler needs on the source and on every target table. */
-const TABLE_READ_ACTIONS = ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable'];
-
 /** Props of a {@link Reconciler}. */
 export interface ReconcilerProps {
+  /** Name of the pair; the function is `replicator-<pair>-reconcile`. */
   readonly pairName: string;
   /** The deployment's reconcile settings (schedule, repair, read rate, segments). */
   readonly reconcile: ReconcileConfig;
-  /** The pair's `deleteExtra`. */
-  readonly deleteExtra: boolean | undefined;
-  /** The pair's targets (their roles are assumed). */
-  readonly targets: readonly (DynamoTargetConfig | S3TargetConfig)[];
+  /**
+   * The pair's `deleteExtra`: whether a repair may delete what the source does not have.
+   * @default - RECONCILE_DEFAULTS.deleteExtra (false): extras are only reported
+   */
+  readonly deleteExtra?: boolean;
+  /** The pair's targets as its TARGETS variable lists them (their roles are assumed). */
+  readonly targets: readonly (TableTargetEnv | BucketTargetEnv)[];
   /** The pair's state table (checkpoint and latest run report). */
   readonly stateTable: dynamodb.ITable;
   /** The pair queue: repairs travel through the normal apply/copy path. */
   readonly queue: sqs.IQueue;
-  /** Entry file of the handler, relative to functions/reconcile of this project, or absolute. */
+  /** Entry file of the pair type's reconcile handler (absolute). */
   readonly entry: string;
-  /** The pair type's own variables (source, TARGETS, filters). */
-  readonly environment: Record<string, string>;
+  /** The pair type's own variables (source, filters). */
+  readonly environment: FunctionEnvironment;
   /** The pair type's reads of its source and targets. */
   readonly readStatements: readonly iam.PolicyStatement[];
 }
@@ -59,20 +65,19 @@ export class Reconciler extends Construct {
 
     this.function = new ReplicatorFunction(this, 'Function', {
       functionName: pairResourceNames(props.pairName).reconcileFunction,
-      entry: path.isAbsolute(props.entry)
-        ? props.entry
-        : path.join(PROJECT_ROOT, 'functions', 'reconcile', props.entry),
+      entry: props.entry,
       serviceName: 'replicator-reconcile',
       memorySize: 1024,
       timeout: RECONCILE_TIMEOUT,
       environment: {
-        PAIR_NAME: props.pairName,
-        SOURCE_REGION: stack.region,
-        STATE_TABLE: props.stateTable.tableName,
-        QUEUE_URL: props.queue.queueUrl,
-        REPAIR: String(reconcile.repair),
-        DELETE_EXTRA: String(props.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra),
-        READ_RATE: String(reconcile.readRate ?? RECONCILE_DEFAULTS.readRate),
+        [ENV.PAIR_NAME]: props.pairName,
+        [ENV.SOURCE_REGION]: stack.region,
+        [ENV.STATE_TABLE]: props.stateTable.tableName,
+        [ENV.QUEUE_URL]: props.queue.queueUrl,
+        [ENV.REPAIR]: String(reconcile.repair),
+        [ENV.DELETE_EXTRA]: String(props.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra),
+        [ENV.READ_RATE]: String(reconcile.readRate ?? RECONCILE_DEFAULTS.readRate),
+        [ENV.TARGETS]: JSON.stringify(props.targets),
         ...props.environment,
       },
     });
@@ -101,50 +106,4 @@ export class Reconciler extends Construct {
       }),
     );
   }
-}
-
-/** Least privilege for a DynamoDB pair's reconciler: reads of its source table and of each target table. */
-export function dynamoReadStatements(
-  scope: Construct,
-  sourceTable: dynamodb.ITable,
-  targets: readonly DynamoTargetConfig[],
-): iam.PolicyStatement[] {
-  const stack = Stack.of(scope);
-  return [
-    new iam.PolicyStatement({ sid: 'ReadSource', actions: TABLE_READ_ACTIONS, resources: [sourceTable.tableArn] }),
-    new iam.PolicyStatement({
-      sid: 'ReadTargets',
-      actions: TABLE_READ_ACTIONS,
-      resources: targets.map((t) => targetTableArn(stack, t)),
-    }),
-  ];
-}
-
-/**
- * Least privilege for an S3 pair's reconciler: list the source and target buckets under the prefix and
- * HEAD their objects there (s3:GetObject), nothing else. The object-level grant needs a key pattern: see
- * acknowledgeObjectGrants in pair-common.ts.
- */
-export function s3ReadStatements(
-  scope: Construct,
-  sourceBucket: string,
-  targets: readonly S3TargetConfig[],
-  prefix: string,
-): iam.PolicyStatement[] {
-  const stack = Stack.of(scope);
-  const buckets = [sourceBucket, ...targets.map((t) => t.bucket)];
-  const prefixCondition = prefix === '' ? undefined : { StringLike: { 's3:prefix': `${prefix}*` } };
-  return [
-    new iam.PolicyStatement({
-      sid: 'ListPrefix',
-      actions: ['s3:ListBucket'],
-      resources: buckets.map((b) => bucketArn(stack, b)),
-      ...(prefixCondition ? { conditions: prefixCondition } : {}),
-    }),
-    new iam.PolicyStatement({
-      sid: 'ReadObjects',
-      actions: ['s3:GetObject'],
-      resources: buckets.map((b) => objectsArn(stack, b, prefix)),
-    }),
-  ];
 }

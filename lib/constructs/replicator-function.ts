@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { type FunctionEnvironment, METRICS_NAMESPACE } from '../../functions/contract';
 
 /** Root of this project (holds package-lock.json and functions/). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -24,8 +25,8 @@ export interface ReplicatorFunctionProps {
   readonly entry: string;
   /** Powertools service name (POWERTOOLS_SERVICE_NAME), e.g. `replicator-capture`. */
   readonly serviceName: string;
-  /** Environment variables on top of the Powertools and NODE_OPTIONS ones. */
-  readonly environment: Readonly<Record<string, string>>;
+  /** Replicator's own environment variables (`ENV` names of the contract); unset ones are left out. */
+  readonly environment: FunctionEnvironment;
   /**
    * Memory of the function in MB.
    * @default - 512 MB
@@ -78,9 +79,9 @@ export class ReplicatorFunction extends Construct {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       projectRoot: PROJECT_ROOT,
       environment: {
-        ...props.environment,
+        ...definedEntries(props.environment),
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: 'Replicator',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
@@ -95,4 +96,11 @@ export class ReplicatorFunction extends Construct {
       },
     });
   }
+}
+
+/** The variables of `environment` that have a value (an optional one may be given as undefined). */
+function definedEntries(environment: FunctionEnvironment): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(environment)) if (value !== undefined) out[name] = value;
+  return out;
 }

@@ -3,18 +3,15 @@
  * live progress, waits for the targets to converge, verifies every target item by item and prints a
  * summary table (items, lag p50/p99, AWS requests per item). Succeeds only if every target converged.
  */
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { RunReport, TargetReport } from '../../functions/reconcile/core';
-import { type DynamoPairConfig, type S3PairConfig, targetId } from '../../lib/config';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { pairResourceNames } from '../../functions/contract';
+import type { RunReport, TargetReport } from '../../functions/engine/reconcile-run';
+import { queueDepth } from './aws';
 import type { LocalCloud } from './local-cloud';
+import { type DemoDriver, isConverged, type TargetDiff } from './pair-types/driver';
+import { driverOf } from './pair-types/registry';
 import { reconcilePair } from './reconcile';
-import { compareBuckets } from './s3-verify';
-import { applyS3Op, makeS3Workload } from './s3-workload';
 import { ms, quantile, renderTable } from './table';
-import { compareTables, type TableDiff } from './verify';
-import { applyOp, type KeyAttribute, makeWorkload, runAtRate } from './workload';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -28,20 +25,6 @@ export interface DemoOptions {
   readonly timeoutMs?: number;
   /** Output (progress lines and the summary). @default console.log */
   readonly print?: (line: string) => void;
-}
-
-/** What verifying one target found (table items or bucket objects). */
-export interface TargetDiff {
-  readonly checked: number;
-  readonly matched: number;
-  readonly missing: readonly unknown[];
-  readonly extra: readonly unknown[];
-  readonly different: readonly unknown[];
-}
-
-/** Whether a target equals its source. */
-export function isConverged(d: TargetDiff): boolean {
-  return d.missing.length === 0 && d.extra.length === 0 && d.different.length === 0;
 }
 
 /** The demo's result per target. */
@@ -66,133 +49,12 @@ export interface DemoResult {
   readonly requestCounts: Record<string, number>;
 }
 
-/** A DynamoDB client that talks to the local cloud directly (its requests are not counted). */
-export function localDynamo(endpoint: string, region: string): DynamoDBClient {
-  return new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-}
-
-/** Key attributes of a table, from DescribeTable. */
-export async function keySchemaOf(client: DynamoDBClient, table: string): Promise<KeyAttribute[]> {
-  const t = (await client.send(new DescribeTableCommand({ TableName: table }))).Table;
-  const types = new Map((t?.AttributeDefinitions ?? []).map((d) => [d.AttributeName, d.AttributeType]));
-  const sorted = [...(t?.KeySchema ?? [])].sort((a) => (a.KeyType === 'HASH' ? -1 : 1));
-  return sorted.map((k) => ({ name: k.AttributeName!, type: types.get(k.AttributeName) as KeyAttribute['type'] }));
-}
-
-/** Messages in a queue: visible, in flight and delayed. */
-export async function queueDepth(sqs: SQSClient, queueName: string): Promise<{ depth: number; url: string }> {
-  const url = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).QueueUrl!;
-  const a =
-    (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: [
-            'ApproximateNumberOfMessages',
-            'ApproximateNumberOfMessagesNotVisible',
-            'ApproximateNumberOfMessagesDelayed',
-          ],
-        }),
-      )
-    ).Attributes ?? {};
-  const depth =
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
-  return { depth, url };
-}
-
-/** An S3 client that talks to the local cloud directly (path-style: `bucket.localhost` does not resolve). */
-export function localS3(endpoint: string, region: string): S3Client {
-  return new S3Client({
-    region,
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-}
-
-/** Compares an S3 pair's source bucket with each target bucket, object by object, under the pair's prefix. */
-export async function verifyBucketPair(cloud: LocalCloud, pair: S3PairConfig): Promise<Map<string, TargetDiff>> {
-  const src = { client: localS3(cloud.endpoint, cloud.config.sourceRegion), bucket: pair.source.bucket };
-  const out = new Map<string, TargetDiff>();
-  await Promise.all(
-    pair.targets.map(async (t) => {
-      out.set(
-        targetId(t),
-        await compareBuckets(src, { client: localS3(cloud.endpoint, t.region), bucket: t.bucket }, pair.prefix ?? ''),
-      );
-    }),
-  );
-  return out;
-}
-
-/** Compares a pair's source with each of its targets. */
-export async function verifyPair(cloud: LocalCloud, pair: DynamoPairConfig): Promise<Map<string, TableDiff>> {
-  const src = localDynamo(cloud.endpoint, cloud.config.sourceRegion);
-  const keys = (await keySchemaOf(src, pair.source.table)).map((k) => k.name);
-  const out = new Map<string, TableDiff>();
-  await Promise.all(
-    pair.targets.map(async (t) => {
-      const diff = await compareTables(
-        { client: src, table: pair.source.table },
-        { client: localDynamo(cloud.endpoint, t.region), table: t.table },
-        keys,
-        pair.filter,
-      );
-      out.set(targetId(t), diff);
-    }),
-  );
-  return out;
-}
-
-/** How the demo drives one pair: write its workload, verify its targets. */
-interface PairDriver {
-  readonly name: string;
-  readonly kind: 'items' | 'objects';
-  readonly targetIds: string[];
-  readonly writes: number;
-  write(onDone: () => void): Promise<void>;
-  verify(): Promise<Map<string, TargetDiff>>;
-}
-
-function drivers(cloud: LocalCloud, nOps: number, rate: number, s3Objects: number): PairDriver[] {
-  const src = localDynamo(cloud.endpoint, cloud.config.sourceRegion);
-  const s3 = localS3(cloud.endpoint, cloud.config.sourceRegion);
-  return cloud.config.pairs.map((p): PairDriver => {
-    const targetIds = p.targets.map((t) => targetId(t));
-    if (p.type === 'dynamodb') {
-      return {
-        name: p.name,
-        kind: 'items',
-        targetIds,
-        writes: nOps,
-        write: async (onDone) => {
-          const ops = makeWorkload({ ops: nOps, keys: await keySchemaOf(src, p.source.table) });
-          await runAtRate(ops, rate, (op) => applyOp(src, p.source.table, op), { onDone });
-        },
-        verify: () => verifyPair(cloud, p),
-      };
-    }
-    const ops = makeS3Workload({ prefix: p.prefix ?? '', objects: s3Objects });
-    return {
-      name: p.name,
-      kind: 'objects',
-      targetIds,
-      writes: ops.length,
-      write: async (onDone) => {
-        await runAtRate(ops, rate, (op) => applyS3Op(s3, p.source.bucket, op), { onDone, maxInFlight: 8 });
-      },
-      verify: () => verifyBucketPair(cloud, p),
-    };
-  });
-}
-
 /** Runs the demo on a started local cloud. */
 export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promise<DemoResult> {
   const print = opts.print ?? ((l: string) => console.log(l));
   const rate = opts.rate ?? 100;
-  const pairs = drivers(cloud, opts.ops ?? 1000, rate, opts.s3Objects ?? 200);
+  const size = { ops: opts.ops ?? 1000, rate, s3Objects: opts.s3Objects ?? 200 };
+  const pairs: DemoDriver[] = cloud.config.pairs.map((p) => driverOf(p).demo(cloud, p, size));
   const sqs = new SQSClient({
     region: cloud.config.sourceRegion,
     endpoint: cloud.endpoint,
@@ -208,8 +70,9 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
   const progress = async (phase: string) => {
     const parts: string[] = [];
     for (const p of pairs) {
-      const { depth } = await queueDepth(sqs, `replicator-${p.name}`);
-      const dlq = (await queueDepth(sqs, `replicator-${p.name}-dlq`)).depth;
+      const names = pairResourceNames(p.name);
+      const { depth } = await queueDepth(sqs, names.queue);
+      const dlq = (await queueDepth(sqs, names.deadLetterQueue)).depth;
       maxDepth = Math.max(maxDepth, depth);
       const applied = p.targetIds.map(
         (id) => `${id.split('/')[0]} ${cloud.metrics.sum('ReplicatedItems', { Pair: p.name, Target: id })}`,
@@ -250,7 +113,7 @@ export async function runDemo(cloud: LocalCloud, opts: DemoOptions = {}): Promis
   while (Date.now() < deadline) {
     await progress('draining');
     let idle = true;
-    for (const p of pairs) if ((await queueDepth(sqs, `replicator-${p.name}`)).depth > 0) idle = false;
+    for (const p of pairs) if ((await queueDepth(sqs, pairResourceNames(p.name).queue)).depth > 0) idle = false;
     if (idle) {
       diffs = await verifyAll();
       allConverged = [...diffs.values()].every((m) => [...m.values()].every(isConverged));

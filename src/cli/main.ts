@@ -8,18 +8,18 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   ConfigError,
-  type DynamoPairConfig,
   loadConfigFile,
   type PairConfig,
   RECONCILE_DEFAULTS,
   type ReplicationConfig,
 } from '../../lib/config';
-import { backfill, progressBar } from './backfill';
+import { clientConfig } from './aws';
 import { runDemo } from './demo';
 import { PROJECT_DIR, startLocalCloud } from './local-cloud';
-import { clientConfig, pairStatus, redrive } from './operations';
+import { pairStatus, redrive } from './operations';
+import { driverOf } from './pair-types/registry';
 import { exitCodeOf, reconcilePair, renderReport } from './reconcile';
-import { ms, renderTable } from './table';
+import { ms, progressBar, renderTable } from './table';
 
 interface CommonOptions {
   config: string;
@@ -41,15 +41,6 @@ function findPair(cfg: ReplicationConfig, name: string): PairConfig {
     throw new InvalidArgumentError(
       `unknown pair "${name}"; the config has: ${cfg.pairs.map((p) => p.name).join(', ')}`,
     );
-  }
-  return pair;
-}
-
-/** The DynamoDB pair of that name, for commands that do not handle other pair types yet. */
-function findDynamoPair(cfg: ReplicationConfig, name: string, command: string): DynamoPairConfig {
-  const pair = findPair(cfg, name);
-  if (pair.type !== 'dynamodb') {
-    throw new InvalidArgumentError(`${command} of ${pair.type} pairs is not supported yet (given pair "${name}")`);
   }
   return pair;
 }
@@ -195,11 +186,10 @@ export function buildProgram(): Command {
     .option('--restart', 'ignore the checkpoints of an earlier run')
     .action(async (name: string, o: CommonOptions & { segments: number; restart?: boolean }) => {
       const cfg = loadConfigFile(o.config);
-      const pair = findDynamoPair(cfg, name, 'backfill');
+      const pair = findPair(cfg, name);
       const client = clientConfig({ region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint });
       const tty = process.stdout.isTTY;
-      const r = await backfill({
-        pair,
+      const r = await driverOf(pair).backfill(pair, {
         sourceRegion: cfg.sourceRegion,
         dynamo: new DynamoDBClient(client),
         sqs: new SQSClient(client),
@@ -208,9 +198,7 @@ export function buildProgram(): Command {
         onProgress: (done, total) => (tty ? process.stdout.write(`\r${progressBar(done, total)}`) : undefined),
       });
       if (tty) process.stdout.write('\n');
-      console.log(
-        `backfill of ${name}: ${r.items} item(s) enqueued in ${r.messages} message(s)${r.resumedSegments ? `, ${r.resumedSegments} segment(s) resumed` : ''}`,
-      );
+      console.log(r.line);
     });
 
   common(program.command('reconcile'))

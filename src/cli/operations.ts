@@ -11,37 +11,18 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { ReconcileCheckpoint } from '../../functions/reconcile/checkpoint';
-import { type RunReport, type TargetReport, type TargetSummary, targetSummary } from '../../functions/reconcile/core';
-import { CHECKPOINT_KEY } from '../../functions/reconcile/dynamo-reader';
-import { REPORT_KEY } from '../../functions/reconcile/report-store';
-import { ERROR_ATTR, ERROR_NAME_ATTR, REPAIR_ATTR, TARGET_ATTR } from '../../functions/shared/messages';
-import { type ReplicationConfig, targetId } from '../../lib/config';
-import { queueDepth } from './demo';
-
-/** Where the CLI's clients go. */
-export interface ClientOptions {
-  readonly region: string;
-  readonly endpoint?: string;
-}
-
-/**
- * SDK client settings for the CLI. A local endpoint (localhost) gets moto's test credentials when the
- * environment has none, so `--endpoint http://localhost:PORT` works without an AWS profile.
- */
-export function clientConfig(o: ClientOptions): {
-  region: string;
-  endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-} {
-  const local = o.endpoint !== undefined && /^https?:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(o.endpoint);
-  const hasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
-  return {
-    region: o.region,
-    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-    ...(local && !hasCredentials ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
-  };
-}
+import { METRICS_NAMESPACE, type MetricName, pairResourceNames } from '../../functions/contract';
+import type { ReconcileCheckpoint } from '../../functions/engine/checkpoint';
+import { ALL_TARGETS, ERROR_ATTR, ERROR_NAME_ATTR, REPAIR_ATTR, TARGET_ATTR } from '../../functions/engine/queue';
+import {
+  type RunReport,
+  type TargetReport,
+  type TargetSummary,
+  targetSummary,
+} from '../../functions/engine/reconcile-run';
+import { CHECKPOINT_KEY, REPORT_KEY } from '../../functions/engine/state-table';
+import { type ReplicationConfig, targetIds } from '../../lib/config';
+import { type ClientOptions, clientConfig, queueDepth } from './aws';
 
 /** The headline numbers of a pair's last finished reconcile run. */
 export interface ReconcileSummary {
@@ -259,6 +240,7 @@ async function lastHourMetrics(
     { Name: 'Pair', Value: pair },
     { Name: 'Target', Value: target },
   ];
+  const metric = (name: MetricName) => ({ Namespace: METRICS_NAMESPACE, MetricName: name, Dimensions: dims });
   const query = (lagStat: LagStatistic) =>
     cw.send(
       new GetMetricDataCommand({
@@ -268,7 +250,7 @@ async function lastHourMetrics(
           {
             Id: 'items',
             MetricStat: {
-              Metric: { Namespace: 'Replicator', MetricName: 'ReplicatedItems', Dimensions: dims },
+              Metric: metric('ReplicatedItems'),
               Period: 3600,
               Stat: 'Sum',
             },
@@ -276,7 +258,7 @@ async function lastHourMetrics(
           {
             Id: 'lag',
             MetricStat: {
-              Metric: { Namespace: 'Replicator', MetricName: 'ReplicationLatency', Dimensions: dims },
+              Metric: metric('ReplicationLatency'),
               Period: 3600,
               Stat: lagStat,
             },
@@ -313,25 +295,24 @@ export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Prom
   const ddb = new DynamoDBClient(clientConfig(o));
   return Promise.all(
     cfg.pairs.map(async (p): Promise<PairStatus> => {
-      // Same name as lib/constructs/names.ts gives it (not imported: that module loads aws-cdk-lib).
-      const stateTable = `replicator-${p.name}-state`;
+      const names = pairResourceNames(p.name);
+      const stateTable = names.stateTable;
       const reconcile = await readReconcileState(ddb, stateTable);
       if (!reconcile) {
         return {
           pair: p.name,
           deployed: false,
           reason: `state table ${stateTable} does not exist in ${o.region}${o.endpoint ? ` at ${o.endpoint}` : ''}`,
-          targets: p.targets.map((t) => ({ target: targetId(t) })),
+          targets: targetIds(p).map((target) => ({ target })),
         };
       }
       const [q, dlq, cap] = await Promise.all([
-        queueDepth(sqs, `replicator-${p.name}`),
-        queueDepth(sqs, `replicator-${p.name}-dlq`),
-        queueDepth(sqs, `replicator-${p.name}-capture-failures`),
+        queueDepth(sqs, names.queue),
+        queueDepth(sqs, names.deadLetterQueue),
+        queueDepth(sqs, names.captureFailureQueue),
       ]);
       const targets = await Promise.all(
-        p.targets.map(async (t): Promise<TargetStatus> => {
-          const id = targetId(t);
+        targetIds(p).map(async (id): Promise<TargetStatus> => {
           const m = await lastHourMetrics(cw, p.name, id);
           const last = reconcile.report?.targets.find((r) => r.target === id);
           return {
@@ -374,8 +355,9 @@ export async function redrive(
   log: (l: string) => void = () => undefined,
 ): Promise<RedriveResult> {
   const sqs = new SQSClient(clientConfig(o));
-  const dlq = await queueDepth(sqs, `replicator-${pair}-dlq`);
-  const queue = await queueDepth(sqs, `replicator-${pair}`);
+  const names = pairResourceNames(pair);
+  const dlq = await queueDepth(sqs, names.deadLetterQueue);
+  const queue = await queueDepth(sqs, names.queue);
   const result: RedriveResult = { moved: 0, reasons: {} };
   // Only what was there at the start: a message that fails again comes back to the DLQ while we run, and
   // moving it again would loop.
@@ -399,7 +381,7 @@ export async function redrive(
     const entries = msgs.map((m, i) => {
       const attrs: Record<string, MessageAttributeValue> = {};
       const target = m.MessageAttributes?.[TARGET_ATTR]?.StringValue;
-      if (target && target !== 'all') attrs[TARGET_ATTR] = { DataType: 'String', StringValue: target };
+      if (target && target !== ALL_TARGETS) attrs[TARGET_ATTR] = { DataType: 'String', StringValue: target };
       if (m.MessageAttributes?.[REPAIR_ATTR]?.StringValue === 'true') {
         attrs[REPAIR_ATTR] = { DataType: 'String', StringValue: 'true' };
       }

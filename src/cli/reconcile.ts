@@ -1,33 +1,20 @@
 /**
- * `replicator reconcile PAIR`: runs the reconcile core now, in this process, against the configured source
- * and targets (real AWS or the local cloud), loops until the run is complete, optionally repairs through
- * the pair's queue, publishes the run's metrics and returns the run report.
+ * `replicator reconcile PAIR`: runs the pair type's reconcile now, in this process, against the configured
+ * source and targets (real AWS or the local cloud), with the same dependency factory as the deployed function
+ * (through the CLI's pair-type registry), loops until the run is complete, optionally repairs through the
+ * pair's queue, publishes the run's metrics and returns the run report.
  *
  * The CLI uses the caller's credentials for every region: a target's `role` is not assumed. The run's state
  * is kept in memory (not in the pair's state table), so an on-demand run never disturbs a scheduled one.
  */
-import {
-  CloudWatchClient,
-  type MetricDatum,
-  PutMetricDataCommand,
-  type StandardUnit,
-} from '@aws-sdk/client-cloudwatch';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { S3TombstoneStore } from '../../functions/copy/s3-store';
-import { ReadBudget } from '../../functions/reconcile/budget';
-import type { CheckpointStore, ReconcileCheckpoint } from '../../functions/reconcile/checkpoint';
-import { type ReconcileDeps, type ReconcileResult, type RunReport, runReconcile } from '../../functions/reconcile/core';
-import { DynamoTableReader } from '../../functions/reconcile/dynamo-reader';
-import { enqueueRepairs } from '../../functions/reconcile/repair';
-import { unrepaired } from '../../functions/reconcile/run-outcome';
-import { runS3Reconcile, type S3ReconcileDeps } from '../../functions/reconcile/s3-core';
-import { S3BucketReader } from '../../functions/reconcile/s3-reader';
-import type { Envelope } from '../../functions/shared/envelope';
-import type { S3Envelope } from '../../functions/shared/s3-envelope';
-import { type PairConfig, RECONCILE_DEFAULTS, targetId } from '../../lib/config';
-import { clientConfig } from './operations';
+import { METRICS, METRICS_NAMESPACE, pairResourceNames, RECONCILE_METRICS } from '../../functions/contract';
+import type { CheckpointStore, ReconcileCheckpoint } from '../../functions/engine/checkpoint';
+import { type RunReport, reconcileMetricValues } from '../../functions/engine/reconcile-run';
+import { type PairConfig, RECONCILE_DEFAULTS } from '../../lib/config';
+import { clientConfig } from './aws';
+import { driverOf } from './pair-types/registry';
 import { renderTable } from './table';
 
 /** Options of {@link reconcilePair}. */
@@ -85,70 +72,28 @@ class MemoryCheckpointStore implements CheckpointStore {
   }
 }
 
-/** Runs one reconcile of a pair (either type) to completion. */
+/** Runs one reconcile of a pair (of any type) to completion. */
 export async function reconcilePair(o: ReconcilePairOptions): Promise<ReconcilePairResult> {
   const { pair } = o;
   const sourceClient = { region: o.sourceRegion, ...(o.endpoint ? { endpoint: o.endpoint } : {}) };
-  const clientIn = (region: string) => clientConfig({ region, ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
-  // An endpoint override needs path-style S3 addressing (bucket.localhost does not resolve).
-  const s3Config = (region: string) => ({ ...clientIn(region), ...(o.endpoint ? { forcePathStyle: true } : {}) });
-  const deleteExtra = o.deleteExtra ?? pair.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra;
-
   let queueUrl: string | undefined;
-  const sqs = new SQSClient(clientConfig(sourceClient));
   if (o.repair) {
-    queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: `replicator-${pair.name}` }))).QueueUrl!;
+    const sqs = new SQSClient(clientConfig(sourceClient));
+    queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: pairResourceNames(pair.name).queue }))).QueueUrl!;
   }
   const store = new MemoryCheckpointStore((cp) => {
     o.onProgress?.(Object.values(cp.counts).reduce((n, c) => n + c.checked, 0));
   });
-  const budget = new ReadBudget({ readRate: o.readRate ?? RECONCILE_DEFAULTS.readRate });
-  const common = { pair: pair.name, origin: o.sourceRegion, store, budget, repair: o.repair ?? false, deleteExtra };
-
-  let run: (deadlineMs: number) => Promise<ReconcileResult>;
-  if (pair.type === 's3') {
-    const deps: S3ReconcileDeps = {
-      ...common,
-      ...(pair.prefix !== undefined ? { prefix: pair.prefix } : {}),
-      ...(pair.suffix !== undefined ? { suffix: pair.suffix } : {}),
-      source: new S3BucketReader(new S3Client(s3Config(o.sourceRegion)), pair.source.bucket),
-      targets: pair.targets.map((t) => ({
-        id: targetId(t),
-        bucket: new S3BucketReader(new S3Client(s3Config(t.region)), t.bucket),
-      })),
-      tombstones: new S3TombstoneStore(new DynamoDBClient(clientConfig(sourceClient)), `replicator-${pair.name}-state`),
-      ...(queueUrl
-        ? {
-            enqueue: async (targetId: string, envelopes: readonly S3Envelope[]) => {
-              await enqueueRepairs(sqs, queueUrl, envelopes, { pair: pair.name, origin: o.sourceRegion, targetId });
-            },
-          }
-        : {}),
-    };
-    run = (deadlineMs) => runS3Reconcile(deps, { deadlineMs });
-  } else {
-    const dynamo = new DynamoDBClient(clientConfig(sourceClient));
-    const described = await dynamo.send(new DescribeTableCommand({ TableName: pair.source.table }));
-    const deps: ReconcileDeps = {
-      ...common,
-      keyNames: (described.Table?.KeySchema ?? []).map((k) => k.AttributeName!),
-      ...(pair.filter ? { filter: pair.filter } : {}),
-      source: new DynamoTableReader(dynamo, pair.source.table),
-      targets: pair.targets.map((t) => ({
-        id: targetId(t),
-        reader: new DynamoTableReader(new DynamoDBClient(clientIn(t.region)), t.table),
-      })),
-      totalSegments: o.segments ?? RECONCILE_DEFAULTS.segments,
-      ...(queueUrl
-        ? {
-            enqueue: async (envelopes: readonly Envelope[]) => {
-              await enqueueRepairs(sqs, queueUrl, envelopes, { pair: pair.name, origin: o.sourceRegion });
-            },
-          }
-        : {}),
-    };
-    run = (deadlineMs) => runReconcile(deps, { deadlineMs });
-  }
+  const run = await driverOf(pair).reconcileRunner(pair, {
+    sourceRegion: o.sourceRegion,
+    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+    ...(queueUrl ? { queueUrl } : {}),
+    repair: o.repair ?? false,
+    deleteExtra: o.deleteExtra ?? pair.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra,
+    segments: o.segments ?? RECONCILE_DEFAULTS.segments,
+    readRate: o.readRate ?? RECONCILE_DEFAULTS.readRate,
+    store,
+  });
 
   const sliceMs = o.sliceMs ?? 2000;
   let slices = 0;
@@ -175,27 +120,20 @@ export async function publishMetrics(
       { Name: 'Pair', Value: report.pair },
       { Name: 'Target', Value: t.target },
     ];
-    const m = (name: string, value: number, unit: StandardUnit): MetricDatum => ({
-      MetricName: name,
-      Dimensions: dims,
-      Timestamp: timestamp,
-      Value: value,
-      Unit: unit,
-    });
-    return [
-      m('ReconcileChecked', t.checked, 'Count'),
-      m('ReconcileMismatched', t.missing + t.extra + t.different, 'Count'),
-      m('ReconcileMissing', t.missing, 'Count'),
-      m('ReconcileExtra', t.extra, 'Count'),
-      m('ReconcileRepaired', t.repaired, 'Count'),
-      m('ReconcileUnrepaired', unrepaired(t), 'Count'),
-      m('ConsistencyRatio', t.consistencyRatio, 'None'),
-      m('ReconcileDuration', report.durationMs, 'Milliseconds'),
-    ];
+    const values = reconcileMetricValues(report, t);
+    return RECONCILE_METRICS.map(
+      (name): MetricDatum => ({
+        MetricName: name,
+        Dimensions: dims,
+        Timestamp: timestamp,
+        Value: values[name],
+        Unit: METRICS[name].unit,
+      }),
+    );
   });
   // PutMetricData takes at most 1000 data points per call.
   for (let i = 0; i < data.length; i += 1000) {
-    await cw.send(new PutMetricDataCommand({ Namespace: 'Replicator', MetricData: data.slice(i, i + 1000) }));
+    await cw.send(new PutMetricDataCommand({ Namespace: METRICS_NAMESPACE, MetricData: data.slice(i, i + 1000) }));
   }
   return data.length;
 }

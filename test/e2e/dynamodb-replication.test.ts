@@ -6,11 +6,12 @@ import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } 
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPairConfig } from '../../lib/config';
-import { backfill } from '../../src/cli/backfill';
-import { localDynamo, queueDepth, verifyPair } from '../../src/cli/demo';
+import { localDynamo, queueDepth } from '../../src/cli/aws';
 import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
 import { redrive } from '../../src/cli/operations';
-import { converged } from '../../src/cli/verify';
+import { verifyTablePair as verifyPair } from '../../src/cli/pair-types/dynamodb';
+import { backfill } from '../../src/cli/pair-types/dynamodb-backfill';
+import { converged } from '../../src/cli/pair-types/dynamodb-verify';
 import { eventually } from '../helpers/eventually';
 
 let cloud: LocalCloud;

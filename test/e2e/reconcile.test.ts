@@ -9,13 +9,16 @@ import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReconcileSummary } from '../../functions/reconcile/run-outcome';
+import type { ReconcileSummary } from '../../functions/engine/reconcile-run';
 import type { DynamoPairConfig, S3PairConfig } from '../../lib/config';
-import { isConverged, localDynamo, localS3, verifyBucketPair, verifyPair } from '../../src/cli/demo';
+import { localDynamo, localS3 } from '../../src/cli/aws';
 import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
 import { pairStatus } from '../../src/cli/operations';
+import { isConverged } from '../../src/cli/pair-types/driver';
+import { verifyTablePair as verifyPair } from '../../src/cli/pair-types/dynamodb';
+import { converged } from '../../src/cli/pair-types/dynamodb-verify';
+import { verifyBucketPair } from '../../src/cli/pair-types/s3';
 import { exitCodeOf, reconcilePair } from '../../src/cli/reconcile';
-import { converged } from '../../src/cli/verify';
 import { eventually } from '../helpers/eventually';
 
 let cloud: LocalCloud;

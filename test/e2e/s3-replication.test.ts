@@ -13,9 +13,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3PairConfig } from '../../lib/config';
-import { isConverged, localS3, verifyBucketPair } from '../../src/cli/demo';
+import { localS3 } from '../../src/cli/aws';
 import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
-import { applyS3Op, makeS3Workload } from '../../src/cli/s3-workload';
+import { isConverged } from '../../src/cli/pair-types/driver';
+import { verifyBucketPair } from '../../src/cli/pair-types/s3';
+import { applyS3Op, makeS3Workload } from '../../src/cli/pair-types/s3-workload';
 import { eventually } from '../helpers/eventually';
 
 let cloud: LocalCloud;

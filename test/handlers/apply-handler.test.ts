@@ -42,7 +42,7 @@ beforeAll(async () => {
       { id: 'ap-northeast-1/orders-replica', region: 'ap-northeast-1', table: 'orders-replica' },
     ]),
   );
-  ({ handler } = (await import('../../functions/apply/handler')) as unknown as { handler: Handler });
+  ({ handler } = (await import('../../functions/dynamodb/apply-handler')) as unknown as { handler: Handler });
 });
 beforeEach(() => {
   ddb.reset();

@@ -10,9 +10,11 @@ import {
 import { GetQueueUrlCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { makeVersion, parseBody } from '../../functions/shared/envelope';
+import { parseTableBody } from '../../functions/dynamodb/envelope';
+import { streamVersion } from '../../functions/engine/version';
 import { type DynamoPairConfig, parseConfig } from '../../lib/config';
-import { backfill, progressBar } from '../../src/cli/backfill';
+import { backfill } from '../../src/cli/pair-types/dynamodb-backfill';
+import { progressBar } from '../../src/cli/table';
 
 const ddb = mockClient(DynamoDBClient);
 const sqs = mockClient(SQSClient);
@@ -58,14 +60,14 @@ describe('backfill', () => {
     expect(r.items).toBe(3);
     const envelopes = sqs
       .commandCalls(SendMessageBatchCommand)
-      .flatMap((c) => c.args[0].input.Entries!.flatMap((e) => parseBody(e.MessageBody!)));
+      .flatMap((c) => c.args[0].input.Entries!.flatMap((e) => parseTableBody(e.MessageBody!)));
     expect(envelopes.map((e) => e.key.pk)).toEqual([{ S: 'k1' }, { S: 'k2' }, { S: 'k3' }]);
     for (const e of envelopes) {
-      expect(e.version).toBe(makeVersion(1_779_999_999, '0'));
+      expect(e.version).toBe(streamVersion(1_779_999_999, '0'));
       expect(e.image).not.toHaveProperty('rep:v');
     }
     // A change written after the read has a version of at least the read's second.
-    expect(makeVersion(Math.floor(NOW / 1000), '1') > envelopes[0]!.version).toBe(true);
+    expect(streamVersion(Math.floor(NOW / 1000), '1') > envelopes[0]!.version).toBe(true);
     const checkpoints = ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item);
     expect(checkpoints.map((i) => i?.done?.BOOL)).toEqual([false, true]);
     expect(checkpoints[0]?.lastKey?.S).toBe(JSON.stringify({ pk: { S: 'k2' }, sk: { S: '1' } }));

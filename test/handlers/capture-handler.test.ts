@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseBody } from '../../functions/shared/envelope';
+import { parseTableBody } from '../../functions/dynamodb/envelope';
 import { streamRecord } from '../helpers/factories';
 
 const sqs = mockClient(SQSClient);
@@ -15,7 +15,7 @@ beforeAll(async () => {
   vi.stubEnv('ORIGIN_REGION', 'us-east-1');
   vi.stubEnv('ENVELOPES_PER_MESSAGE', '2');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  ({ handler } = (await import('../../functions/capture/handler')) as unknown as { handler: Handler });
+  ({ handler } = (await import('../../functions/dynamodb/capture-handler')) as unknown as { handler: Handler });
 });
 beforeEach(() => sqs.reset());
 
@@ -36,7 +36,7 @@ describe('capture handler', () => {
     expect(res.batchItemFailures).toEqual([]);
     expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
     const entries = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries!;
-    expect(entries.map((e) => parseBody(e.MessageBody!).length)).toEqual([2, 2, 1]);
+    expect(entries.map((e) => parseTableBody(e.MessageBody!).length)).toEqual([2, 2, 1]);
     expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
       QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/replicator-orders',
     });

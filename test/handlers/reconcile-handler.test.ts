@@ -13,7 +13,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ReconcileSummary } from '../../functions/reconcile/handler';
+import type { ReconcileSummary } from '../../functions/engine/reconcile-run';
 
 type Item = Record<string, AttributeValue>;
 type Handler = (e: unknown, c: Context) => Promise<ReconcileSummary>;
@@ -56,7 +56,7 @@ beforeAll(async () => {
   vi.stubEnv('RECHECK_DELAY_MS', '0');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  ({ handler } = (await import('../../functions/reconcile/handler')) as unknown as { handler: Handler });
+  ({ handler } = (await import('../../functions/dynamodb/reconcile-handler')) as unknown as { handler: Handler });
 });
 
 beforeEach(() => {

@@ -12,8 +12,8 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEADLINE_MARGIN_MS, type ReconcileSummary } from '../../functions/reconcile/run-outcome';
-import { parseS3Body, type S3Envelope, s3KeyHash } from '../../functions/shared/s3-envelope';
+import { DEADLINE_MARGIN_MS, type ReconcileSummary } from '../../functions/engine/reconcile-run';
+import { parseS3Body, type S3Envelope, s3KeyHash } from '../../functions/s3/envelope';
 import { s3Error } from '../helpers/s3-memory-stores';
 
 type Item = Record<string, AttributeValue>;
@@ -65,7 +65,7 @@ const BASE_ENV: Record<string, string> = {
 async function loadHandler(env: Record<string, string> = {}): Promise<Handler> {
   vi.resetModules();
   for (const [name, value] of Object.entries({ ...BASE_ENV, ...env })) vi.stubEnv(name, value);
-  return ((await import('../../functions/reconcile/s3-handler')) as unknown as { handler: Handler }).handler;
+  return ((await import('../../functions/s3/reconcile-handler')) as unknown as { handler: Handler }).handler;
 }
 
 /** An object as the fake S3 keeps it: what ListObjectsV2 and HEAD (ChecksumMode ENABLED) return. */

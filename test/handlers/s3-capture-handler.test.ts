@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseS3Body } from '../../functions/shared/s3-envelope';
+import { parseS3Body } from '../../functions/s3/envelope';
 import { sqsRecord } from '../helpers/factories';
 import { MOTO_PUT_BODY, s3EventRecord, s3Notification, s3TestEvent } from '../helpers/s3-factories';
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   vi.stubEnv('SUFFIX', '');
   vi.stubEnv('ENVELOPES_PER_MESSAGE', '2');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  ({ handler } = (await import('../../functions/s3-capture/handler')) as unknown as { handler: Handler });
+  ({ handler } = (await import('../../functions/s3/capture-handler')) as unknown as { handler: Handler });
 });
 beforeEach(() => sqs.reset());
 

@@ -18,7 +18,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { s3KeyHash } from '../../functions/shared/s3-envelope';
+import { s3KeyHash } from '../../functions/s3/envelope';
 import { sqsRecord } from '../helpers/factories';
 import { s3Envelope } from '../helpers/s3-factories';
 import { s3Error } from '../helpers/s3-memory-stores';
@@ -63,7 +63,7 @@ beforeAll(async () => {
       },
     ]),
   );
-  ({ handler } = (await import('../../functions/copy/handler')) as unknown as { handler: Handler });
+  ({ handler } = (await import('../../functions/s3/copy-handler')) as unknown as { handler: Handler });
 });
 
 /**

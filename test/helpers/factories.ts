@@ -3,8 +3,9 @@
  * records and envelopes, with just enough defaults to read well in tests.
  */
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
-import type { AttrMap } from '../../functions/shared/attributes';
-import { type Envelope, makeVersion } from '../../functions/shared/envelope';
+import type { AttrMap } from '../../functions/dynamodb/attributes';
+import type { TableEnvelope } from '../../functions/dynamodb/envelope';
+import { streamVersion } from '../../functions/engine/version';
 
 let seq = 1_000;
 
@@ -45,7 +46,7 @@ export function envelope(opts: {
   seq?: number;
   timeSeconds?: number;
   origin?: string;
-}): Envelope {
+}): TableEnvelope {
   const key = opts.key ?? { pk: { S: 'a' }, sk: { S: '1' } };
   const op = opts.op ?? 'put';
   return {
@@ -54,7 +55,7 @@ export function envelope(opts: {
     op,
     key,
     image: op === 'delete' ? null : opts.image === undefined ? { ...key, qty: { N: '1' } } : opts.image,
-    version: makeVersion(opts.timeSeconds ?? 1_780_000_000, String(opts.seq ?? seq++)),
+    version: streamVersion(opts.timeSeconds ?? 1_780_000_000, String(opts.seq ?? seq++)),
     origin: opts.origin ?? 'us-east-1',
     capturedAt: 1_780_000_000_500,
   };

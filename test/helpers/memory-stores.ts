@@ -3,14 +3,17 @@
  * tests. An optional `yieldPoint` runs before every call, so fast-check's scheduler can interleave calls
  * of concurrent applies in any order.
  */
-import type { SourceReader, TargetStore, TombstoneStore, WriteOutcome } from '../../functions/apply/core';
-import { type AttrMap, canonicalKey, ORIGIN_ATTR, VERSION_ATTR } from '../../functions/shared/attributes';
+
+import { type AttrMap, canonicalKey, ORIGIN_ATTR, VERSION_ATTR } from '../../functions/dynamodb/attributes';
+import type { SourceReader, TableStore } from '../../functions/dynamodb/store';
+import type { WriteOutcome } from '../../functions/engine/convergence';
+import type { TombstoneStore } from '../../functions/engine/tombstones';
 
 type YieldPoint = () => Promise<void>;
 const none: YieldPoint = async () => {};
 
 /** A target table held in a Map. */
-export class MemoryTarget implements TargetStore {
+export class MemoryTarget implements TableStore {
   readonly items = new Map<string, AttrMap>();
   calls = 0;
   constructor(private readonly yieldPoint: YieldPoint = none) {}

@@ -5,9 +5,9 @@
  * each table's own partitions: segment n of two tables holding the same keys covers different keys.
  */
 import { createHash } from 'node:crypto';
-import type { ReconcileCheckpoint } from '../../functions/reconcile/checkpoint';
-import type { ScanPage, TableReader } from '../../functions/reconcile/core';
-import { type AttrMap, canonicalKey } from '../../functions/shared/attributes';
+import { type AttrMap, canonicalKey } from '../../functions/dynamodb/attributes';
+import type { ScanPage, TableReader } from '../../functions/dynamodb/reconcile';
+import type { ReconcileCheckpoint } from '../../functions/engine/checkpoint';
 
 /** A table held in a Map, read like DynamoDB (Scan segments, BatchGetItem, consistent GetItem). */
 export class MemoryTable implements TableReader {

@@ -1,7 +1,8 @@
 /**
  * Typed factories for the S3 half: S3 event notifications as real S3 and moto send them, and S3 envelopes.
  */
-import { makeS3Version, type S3Envelope, type S3ObjectRef } from '../../functions/shared/s3-envelope';
+import { objectEventVersion } from '../../functions/engine/version';
+import type { S3Envelope, S3ObjectRef } from '../../functions/s3/envelope';
 
 let seq = 0x1000;
 
@@ -78,7 +79,7 @@ export function s3Envelope(
     op: opts.op ?? 'put',
     key,
     image: null,
-    version: makeS3Version({ sequencer, eventTimeMs: 0 }),
+    version: objectEventVersion({ sequencer, eventTimeMs: 0 }),
     origin: opts.origin ?? 'us-east-1',
     capturedAt: opts.capturedAt ?? 1_780_000_000_500,
   };

@@ -6,16 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import type {
+  BucketStore,
   CopyPlan,
   GuardedOutcome,
   SourceBucket,
   SourceObject,
-  TargetBucket,
   TargetObject,
   WriteGuard,
-} from '../../functions/copy/core';
-import { REP_VERSION_META } from '../../functions/shared/s3-envelope';
-import { SourceChangedError } from '../../functions/shared/s3-errors';
+} from '../../functions/s3/copy';
+import { REP_VERSION_META } from '../../functions/s3/envelope';
+import { SourceChangedError } from '../../functions/s3/errors';
 
 type YieldPoint = () => Promise<void>;
 const none: YieldPoint = async () => {};
@@ -111,7 +111,7 @@ export interface MemoryTargetOptions {
 }
 
 /** A target bucket held in a Map. */
-export class MemoryTargetBucket implements TargetBucket {
+export class MemoryTargetBucket implements BucketStore {
   readonly objects = new Map<string, StoredObject>();
   /** Every call, in order ("head k", "copy k", "delete k"). */
   readonly calls: string[] = [];

@@ -43,7 +43,7 @@ describe('buildApp stacks', () => {
     const built = await build(DATASETS_CONFIG);
     // ap-northeast-1 holds only the partner's imported bucket.
     expect([...built.targets.keys()]).toEqual(['eu-west-1']);
-    expect([...built.targets.get('eu-west-1')!.buckets.keys()]).toEqual([
+    expect([...built.targets.get('eu-west-1')!.created.keys()]).toEqual([
       'datasets/training-data-eu',
       'checkpoints/model-checkpoints-eu',
     ]);

@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type ReplicationConfigInput, S3_PAIR_DEFAULTS, type S3PairConfig } from '../../lib/config';
-import { BucketPair, COPY_TIMEOUT, S3_CAPTURE_BATCH_SIZE } from '../../lib/constructs/bucket-pair';
+import { BucketPair, COPY_TIMEOUT, S3_CAPTURE_BATCH_SIZE, S3_HANDLERS } from '../../lib/pair-types/s3';
 import { ReplicationStack } from '../../lib/replication-stack';
 import {
   arnText,
@@ -378,9 +379,22 @@ describe('functions', () => {
     ]);
   });
 
-  it('fails on a handler entry that does not exist (the defaults are functions/s3-capture and functions/copy)', () => {
+  it('defaults its handler entries to S3_HANDLERS, files of this project', () => {
+    for (const entry of Object.values(S3_HANDLERS)) expect(existsSync(entry)).toBe(true);
+    expect(Object.keys(S3_HANDLERS)).toEqual(['capture', 'copy', 'reconcile']);
+  });
+
+  it('fails on a handler entry that does not exist (copyEntry)', () => {
     expect(() => pairTemplate(undefined, { copyEntry: '/nonexistent/copy.ts' })).toThrow(
       /Cannot find entry file at \/nonexistent\/copy.ts/,
+    );
+  });
+
+  it('takes the reconcile handler from reconcileEntry (default S3_HANDLERS.reconcile)', () => {
+    const reconcile = { schedule: 'rate(1 hour)', repair: true };
+    expect(() => pairTemplate(undefined, { reconcile })).not.toThrow();
+    expect(() => pairTemplate(undefined, { reconcile, reconcileEntry: '/nonexistent/reconcile.ts' })).toThrow(
+      /Cannot find entry file at \/nonexistent\/reconcile.ts/,
     );
   });
 });

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { alarmName, PairMonitoring } from '../../lib/constructs/monitoring';
-import type { TablePair } from '../../lib/constructs/table-pair';
+import type { TablePair } from '../../lib/pair-types/dynamodb';
 import { ReplicationStack } from '../../lib/replication-stack';
 import { functionLogicalId, logicalIdOf, ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
 
@@ -176,7 +176,7 @@ describe('PairMonitoring', () => {
       captureFailureQueue: pair.queues.captureFailureQueue,
       captureFunction: pair.capture.function,
       applyFunction: pair.apply.function,
-      targets: [{ region: 'eu-west-1', table: 'x' }],
+      targets: ['eu-west-1/x'],
     });
     expect(withTarget.alarms).toHaveLength(7);
     const t = Template.fromStack(stack);

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { PAIR_DEFAULTS } from '../../lib/config';
+import { COMMON_PAIR_DEFAULTS } from '../../lib/config';
 import { PairQueue } from '../../lib/constructs/pair-queue';
 import { ReplicationStack } from '../../lib/replication-stack';
 import { logicalIdOf, ORDERS_CONFIG, testApp, testStack } from './helpers';
@@ -55,7 +55,7 @@ describe('PairQueue', () => {
     });
   });
 
-  it(`defaults maxAttempts to PAIR_DEFAULTS.maxAttempts (${PAIR_DEFAULTS.maxAttempts}), so maxReceiveCount 7`, () => {
+  it(`defaults maxAttempts to COMMON_PAIR_DEFAULTS.maxAttempts (${COMMON_PAIR_DEFAULTS.maxAttempts}), so maxReceiveCount 7`, () => {
     queueTemplate().hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'replicator-orders',
       RedrivePolicy: { maxReceiveCount: 7 },

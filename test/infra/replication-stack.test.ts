@@ -1,8 +1,8 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { ReplicationConfigInput } from '../../lib/config';
-import { BucketPair } from '../../lib/constructs/bucket-pair';
-import { TablePair } from '../../lib/constructs/table-pair';
+import { TablePair } from '../../lib/pair-types/dynamodb';
+import { BucketPair } from '../../lib/pair-types/s3';
 import { ReplicationStack } from '../../lib/replication-stack';
 import { DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
 

@@ -1,16 +1,16 @@
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, ReplicatorFunction } from '../../lib/constructs/replicator-function';
+import { ReplicatorFunction } from '../../lib/constructs/replicator-function';
+import { DYNAMODB_HANDLERS } from '../../lib/pair-types/dynamodb';
 import { functionProps, statementsOf, testStack } from './helpers';
 
 function fnTemplate(props: Partial<ConstructorParameters<typeof ReplicatorFunction>[2]> = {}): Template {
   const stack = testStack();
   new ReplicatorFunction(stack, 'Fn', {
     functionName: 'replicator-test-capture',
-    entry: path.join(PROJECT_ROOT, 'functions', 'capture', 'handler.ts'),
+    entry: DYNAMODB_HANDLERS.capture,
     serviceName: 'replicator-capture',
     environment: { PAIR_NAME: 'test' },
     ...props,

@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { type DynamoPairConfig, PAIR_DEFAULTS, parseConfig, type ReplicationConfigInput } from '../../lib/config';
-import { TablePair } from '../../lib/constructs/table-pair';
+import { DYNAMODB_HANDLERS, TablePair } from '../../lib/pair-types/dynamodb';
 import { ReplicationStack } from '../../lib/replication-stack';
 import {
   arnText,
@@ -291,7 +292,12 @@ describe('tables', () => {
     );
   });
 
-  it('fails on a handler entry that does not exist (the defaults are functions/*/handler.ts)', () => {
+  it('defaults its handler entries to DYNAMODB_HANDLERS, files of this project', () => {
+    for (const entry of Object.values(DYNAMODB_HANDLERS)) expect(existsSync(entry)).toBe(true);
+    expect(Object.keys(DYNAMODB_HANDLERS)).toEqual(['capture', 'apply', 'reconcile']);
+  });
+
+  it('fails on a handler entry that does not exist (captureEntry)', () => {
     expect(
       () =>
         new TablePair(testStack(), 'OrdersPair', {

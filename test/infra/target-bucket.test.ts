@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { AccessLogsBucket } from '../../lib/constructs/access-logs-bucket';
-import { TargetBucket } from '../../lib/constructs/target-bucket';
+import { TargetBucket } from '../../lib/pair-types/s3';
 import { logicalIdOf, testStack } from './helpers';
 
 function bucketTemplate(props: Partial<ConstructorParameters<typeof TargetBucket>[2]> = {}): Template {

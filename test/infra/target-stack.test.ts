@@ -110,7 +110,7 @@ describe('TargetStack', () => {
       region: 'eu-west-1',
     });
     const template = Template.fromStack(stack);
-    expect([...stack.buckets.keys()]).toEqual(['datasets/training-data-eu', 'checkpoints/model-checkpoints-eu']);
+    expect([...stack.created.keys()]).toEqual(['datasets/training-data-eu', 'checkpoints/model-checkpoints-eu']);
     for (const name of ['training-data-eu', 'model-checkpoints-eu']) {
       const bucket = Object.keys(template.findResources('AWS::S3::Bucket', { Properties: { BucketName: name } }))[0]!;
       template.hasResourceProperties('AWS::S3::BucketPolicy', {

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, it } from 'vitest';
-import { TargetTable } from '../../lib/constructs/target-table';
+import { TargetTable } from '../../lib/pair-types/dynamodb';
 import { testStack } from './helpers';
 
 function tableTemplate(props: Partial<ConstructorParameters<typeof TargetTable>[2]> = {}): Template {

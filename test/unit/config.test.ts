@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ALARMS_DEFAULTS,
@@ -33,7 +33,7 @@ describe('parseConfig', () => {
   it('accepts the documented example', () => {
     const cfg = parseConfig(valid());
     expect(regionsOf(cfg)).toEqual(['us-east-1', 'eu-west-1', 'ap-northeast-1']);
-    expect(targetId(cfg.pairs[0]!.targets[0]!)).toBe('eu-west-1/orders');
+    expect(targetId(cfg.pairs[0]!, cfg.pairs[0]!.targets[0]!)).toBe('eu-west-1/orders');
   });
 
   it('accepts the repository default config file', () => {
@@ -202,9 +202,10 @@ describe('parseConfig of S3 pairs', () => {
   });
 
   it('gives S3 targets the id region/bucket, with the account in front when given', () => {
-    const [a, b] = parseConfig(validS3()).pairs[0]!.targets;
-    expect(targetId(a!)).toBe('eu-west-1/training-data-eu');
-    expect(targetId(b!)).toBe('210987654321/ap-northeast-1/training-data-partner');
+    const pair = parseConfig(validS3()).pairs[0]!;
+    const [a, b] = pair.targets;
+    expect(targetId(pair, a!)).toBe('eu-west-1/training-data-eu');
+    expect(targetId(pair, b!)).toBe('210987654321/ap-northeast-1/training-data-partner');
   });
 
   it('accepts a DynamoDB pair and an S3 pair side by side', () => {
@@ -465,5 +466,30 @@ describe('reconcile.schedule', () => {
     for (const s of ['rate(15 minutes)', 'rate(1 hour)', 'rate(2 days)', 'cron(0 3 * * ? *)']) {
       expect(() => parseConfig(withSchedule(s))).not.toThrow();
     }
+  });
+});
+
+/** The packages a module loads at run time, following its relative imports (`import type` is erased). */
+function runtimePackages(file: string, seen = new Set<string>()): Set<string> {
+  const packages = new Set<string>();
+  if (seen.has(file)) return packages;
+  seen.add(file);
+  const source = readFileSync(file, 'utf8');
+  for (const m of source.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gms)) {
+    const spec = m[1]!;
+    if (spec.startsWith('.')) {
+      for (const p of runtimePackages(`${resolve(dirname(file), spec)}.ts`, seen)) packages.add(p);
+    } else {
+      packages.add(spec);
+    }
+  }
+  return packages;
+}
+
+describe('lib/config.ts', () => {
+  it('loads neither aws-cdk-lib nor constructs, so the CLI can use it without the CDK', () => {
+    const packages = [...runtimePackages(join(__dirname, '../../lib/config.ts'))];
+    expect(packages).toContain('zod');
+    expect(packages.filter((p) => p.startsWith('aws-cdk-lib') || p === 'constructs')).toEqual([]);
   });
 });

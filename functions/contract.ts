@@ -1,0 +1,202 @@
+/**
+ * The contract between the stacks (lib/), the functions (functions/) and the CLI and local runtime (src/):
+ * environment variable names, the TARGETS entries, physical resource names and the metric catalogue. One
+ * module, free of SDK and CDK imports, so every layer can read it without loading the others.
+ */
+
+// ---------------------------------------------------------------------------------------------------------
+// Environment variables (set by lib, read by the handlers' dependency factories)
+
+/** Every environment variable a Replicator function reads, by name. */
+export const ENV = {
+  /** The pair's name. */
+  PAIR_NAME: 'PAIR_NAME',
+  /** URL of the pair queue (capture sends, apply/copy re-send, reconcile repairs). */
+  QUEUE_URL: 'QUEUE_URL',
+  /** URL of the pair's dead-letter queue (apply/copy dead-letter with a reason). */
+  DLQ_URL: 'DLQ_URL',
+  /** Name of the pair's state table (tombstones, checkpoints, reports). */
+  STATE_TABLE: 'STATE_TABLE',
+  /** Region of the source table or bucket. */
+  SOURCE_REGION: 'SOURCE_REGION',
+  /** Region where capture runs: the envelopes' origin. */
+  ORIGIN_REGION: 'ORIGIN_REGION',
+  /** Name of a DynamoDB pair's source table. */
+  SOURCE_TABLE: 'SOURCE_TABLE',
+  /** Name of an S3 pair's source bucket. */
+  SOURCE_BUCKET: 'SOURCE_BUCKET',
+  /** JSON array of the pair's targets: {@link TableTargetEnv} or {@link BucketTargetEnv} entries. */
+  TARGETS: 'TARGETS',
+  /** A DynamoDB pair's attribute filter, as JSON (`{ "allow": [...] }` or `{ "deny": [...] }`). */
+  FILTER: 'FILTER',
+  /** An S3 pair's key prefix filter. */
+  PREFIX: 'PREFIX',
+  /** An S3 pair's key suffix filter. */
+  SUFFIX: 'SUFFIX',
+  /** Attempts of an envelope before apply/copy dead-letters it. */
+  MAX_ATTEMPTS: 'MAX_ATTEMPTS',
+  /** Envelopes capture packs into one SQS message at most. */
+  ENVELOPES_PER_MESSAGE: 'ENVELOPES_PER_MESSAGE',
+  /** Copy: objects larger than this many bytes are copied in parts. */
+  MULTIPART_THRESHOLD: 'MULTIPART_THRESHOLD',
+  /** Copy: bytes of each part of a multipart copy. */
+  PART_SIZE: 'PART_SIZE',
+  /** Copy: parts (and objects) copied at once. */
+  COPY_CONCURRENCY: 'COPY_CONCURRENCY',
+  /** Copy and S3 reconcile: the full-object checksum requested on copies and compared by reconcile. */
+  CHECKSUM_ALGORITHM: 'CHECKSUM_ALGORITHM',
+  /** Reconcile: `true` re-enqueues what differs. */
+  REPAIR: 'REPAIR',
+  /** Reconcile: `true` lets a repair delete target items or objects the source does not have. */
+  DELETE_EXTRA: 'DELETE_EXTRA',
+  /** Reconcile: read units (S3: requests) per second over the whole run. */
+  READ_RATE: 'READ_RATE',
+  /** Reconcile of DynamoDB pairs: parallel scan segments per table. */
+  SEGMENTS: 'SEGMENTS',
+  /** Reconcile: ms to wait before re-reading suspects, so changes already queued can land. */
+  RECHECK_DELAY_MS: 'RECHECK_DELAY_MS',
+} as const;
+
+/** The name of a Replicator environment variable. */
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** A function's environment, as lib writes it: only Replicator's own variable names. */
+export type FunctionEnvironment = Partial<Record<EnvName, string>>;
+
+// ---------------------------------------------------------------------------------------------------------
+// TARGETS entries
+
+/** Where a target lives and how to reach it. */
+export interface ClientTarget {
+  readonly region: string;
+  /** Role to assume for this target (targets in another account). */
+  readonly roleArn?: string;
+  /** External id passed when assuming roleArn. */
+  readonly externalId?: string;
+}
+
+/** One DynamoDB target as the TARGETS variable of apply and reconcile describes it. */
+export interface TableTargetEnv extends ClientTarget {
+  /** The target's id (`region/table`, or `account/region/table`): its metrics' Target dimension. */
+  readonly id: string;
+  readonly table: string;
+}
+
+/** One S3 target as the TARGETS variable of copy and reconcile describes it. */
+export interface BucketTargetEnv extends ClientTarget {
+  /** The target's id (`region/bucket`, or `account/region/bucket`): its metrics' Target dimension. */
+  readonly id: string;
+  readonly bucket: string;
+  /** Storage class of the copies (copy only). */
+  readonly storageClass?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Resource names
+
+/** Physical names of one pair's source-region resources. */
+export interface PairResourceNames {
+  /** Pair queue (envelopes from capture to apply). */
+  readonly queue: string;
+  /** Dead-letter queue of the pair queue. */
+  readonly deadLetterQueue: string;
+  /** What capture gave up on: the stream mapping's on-failure destination, or the S3 events queue's DLQ. */
+  readonly captureFailureQueue: string;
+  /** Per-pair state table (tombstones, checkpoints). */
+  readonly stateTable: string;
+  /** Capture function. */
+  readonly captureFunction: string;
+  /** Apply function (DynamoDB pairs). */
+  readonly applyFunction: string;
+  /** Queue of the source bucket's event notifications, consumed by capture (S3 pairs). */
+  readonly eventsQueue: string;
+  /** Copy function (S3 pairs). */
+  readonly copyFunction: string;
+  /** Scheduled reconcile function (when the config has `reconcile`). */
+  readonly reconcileFunction: string;
+}
+
+/**
+ * The physical names of a pair's resources, e.g. `replicator-orders-dlq`. Names are explicit (not generated)
+ * so that the CLI can find a pair's queues, tables and functions from the pair name alone.
+ */
+export function pairResourceNames(pairName: string): PairResourceNames {
+  const base = `replicator-${pairName}`;
+  return {
+    queue: base,
+    deadLetterQueue: `${base}-dlq`,
+    captureFailureQueue: `${base}-capture-failures`,
+    stateTable: `${base}-state`,
+    captureFunction: `${base}-capture`,
+    applyFunction: `${base}-apply`,
+    eventsQueue: `${base}-events`,
+    copyFunction: `${base}-copy`,
+    reconcileFunction: `${base}-reconcile`,
+  };
+}
+
+/** Name of the source-region stack, e.g. `Replicator-us-east-1`. */
+export function sourceStackName(region: string): string {
+  return `Replicator-${region}`;
+}
+
+/** Name of a target-region stack, e.g. `Replicator-Target-eu-west-1`. */
+export function targetStackName(region: string): string {
+  return `Replicator-Target-${region}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Metrics
+
+/** Namespace of every Replicator metric. */
+export const METRICS_NAMESPACE = 'Replicator';
+
+/** A CloudWatch unit of a Replicator metric. */
+export type MetricUnitName = 'Count' | 'Bytes' | 'Milliseconds' | 'None';
+
+/** What a metric is about: one target of a pair (dimensions Pair, Target) or the whole pair (Pair). */
+export type MetricScope = 'target' | 'pair';
+
+/** One metric of the catalogue. */
+export interface MetricSpec {
+  readonly unit: MetricUnitName;
+  /** Dimensions it is published with; `target` metrics may fall back to `pair` when no target applies. */
+  readonly scope: MetricScope;
+  /** What it counts or measures. */
+  readonly description: string;
+}
+
+/** Every metric Replicator publishes (DESIGN.md, Metrics), with its unit and dimensions. */
+export const METRICS = {
+  ReplicatedItems: { unit: 'Count', scope: 'target', description: 'envelopes applied to a target' },
+  ReplicatedBytes: { unit: 'Bytes', scope: 'target', description: 'bytes of the applied items or objects' },
+  ReplicationLatency: { unit: 'Milliseconds', scope: 'target', description: 'source write to applied' },
+  DeliveryLatency: { unit: 'Milliseconds', scope: 'target', description: 'capture to applied' },
+  ApplyErrors: { unit: 'Count', scope: 'target', description: 'envelopes that failed on a target' },
+  StaleSkipped: { unit: 'Count', scope: 'target', description: 'envelopes a newer version made unnecessary' },
+  DeadLettered: { unit: 'Count', scope: 'target', description: 'envelopes sent to the DLQ' },
+  UnverifiedCopies: { unit: 'Count', scope: 'target', description: 'copies that only the size could verify' },
+  ReconcileChecked: { unit: 'Count', scope: 'target', description: 'items or objects a reconcile compared' },
+  ReconcileMismatched: { unit: 'Count', scope: 'target', description: 'missing + extra + different' },
+  ReconcileMissing: { unit: 'Count', scope: 'target', description: 'in the source, not in the target' },
+  ReconcileExtra: { unit: 'Count', scope: 'target', description: 'in the target, not in the source' },
+  ReconcileRepaired: { unit: 'Count', scope: 'target', description: 'findings re-enqueued for repair' },
+  ReconcileUnrepaired: { unit: 'Count', scope: 'target', description: 'findings left unrepaired' },
+  ConsistencyRatio: { unit: 'None', scope: 'target', description: 'matched / checked' },
+  ReconcileDuration: { unit: 'Milliseconds', scope: 'target', description: 'start to finish of a run' },
+} as const satisfies Record<string, MetricSpec>;
+
+/** The name of a Replicator metric. */
+export type MetricName = keyof typeof METRICS;
+
+/** The metrics a finished reconcile run publishes per target, in this order. */
+export const RECONCILE_METRICS = [
+  'ReconcileChecked',
+  'ReconcileMismatched',
+  'ReconcileMissing',
+  'ReconcileExtra',
+  'ReconcileRepaired',
+  'ReconcileUnrepaired',
+  'ConsistencyRatio',
+  'ReconcileDuration',
+] as const satisfies readonly MetricName[];

@@ -1,0 +1,77 @@
+/**
+ * The replication envelope (DESIGN.md), whatever the pair type: what capture sends, apply/copy reads and
+ * reconcile re-sends, one per source change. A message body is one envelope or a JSON array of envelopes packed
+ * together. Pair types fix the shape of `key` and `image` and the kind of `version` (functions/engine/version.ts).
+ */
+import { z } from 'zod';
+
+/** One source change on its way to the targets. `K` is the pair type's key, `I` its image. */
+export interface Envelope<K = unknown, I = unknown> {
+  readonly v: 1;
+  readonly pair: string;
+  readonly op: 'put' | 'delete';
+  readonly key: K;
+  /** The new image; null for deletes, for key-only "fetch" envelopes and for S3 objects (copied server-side). */
+  readonly image: I | null;
+  /** Sortable: a later change of the same key always sorts after an earlier one (engine/version.ts). */
+  readonly version: string;
+  /** Region where the change was made. */
+  readonly origin: string;
+  /** When capture built the envelope (epoch ms). */
+  readonly capturedAt: number;
+}
+
+/** The fields every envelope schema shares; a pair type adds `key`, `image` and its `version` pattern. */
+export function envelopeSchema<K extends z.ZodType, I extends z.ZodType>(parts: {
+  readonly key: K;
+  readonly image: I;
+  readonly version: z.ZodString;
+}) {
+  return z.object({
+    v: z.literal(1),
+    pair: z.string().min(1),
+    op: z.enum(['put', 'delete']),
+    key: parts.key,
+    image: parts.image,
+    version: parts.version,
+    origin: z.string().min(1),
+    capturedAt: z.number(),
+  });
+}
+
+/** A message body that is not an envelope or an array of them. */
+export class MalformedEnvelopeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedEnvelopeError';
+  }
+}
+
+/**
+ * Parses a message body (one envelope or an array) with a schema, or throws {@link MalformedEnvelopeError}
+ * naming the envelope and the field that is wrong.
+ */
+export function parseEnvelopes<E>(body: string, schema: z.ZodType): E[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (err) {
+    throw new MalformedEnvelopeError(`body is not JSON: ${(err as Error).message}`);
+  }
+  const list = Array.isArray(json) ? json : [json];
+  if (list.length === 0) throw new MalformedEnvelopeError('body is an empty array');
+  return list.map((item, i) => {
+    const r = schema.safeParse(item);
+    if (!r.success) {
+      const first = r.error.issues[0];
+      const where = first ? first.path.join('.') || '(envelope)' : '(envelope)';
+      throw new MalformedEnvelopeError(`envelope ${i}: ${where}: ${first?.message ?? 'invalid'}`);
+    }
+    return r.data as E;
+  });
+}
+
+/** Serialized size of a value in bytes (UTF-8), as SQS counts it. */
+export function byteLength(value: unknown): number {
+  return Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
+}

@@ -1,0 +1,164 @@
+/**
+ * The dependencies of S3 pairs' functions, built in one place: from the function's environment (the
+ * contract's variables) for the handlers, and from the same settings for the CLI (`replicator reconcile`),
+ * which brings its own clients and checkpoint store.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { type BucketTargetEnv, type ClientTarget, ENV } from '../contract';
+import { ReadBudget } from '../engine/budget';
+import type { CaptureSink } from '../engine/capture';
+import type { CheckpointStore } from '../engine/checkpoint';
+import { dynamoClient, type Env, jsonEnv, numberEnv, optionalEnv, requiredEnv, sqsClient } from '../engine/clients';
+import type { MessageHandlerOptions } from '../engine/message-handler';
+import { enqueueRepairs } from '../engine/queue';
+import type { S3CaptureOptions } from './capture';
+import { s3Client } from './clients';
+import { type BucketTarget, copyEnvelopes, copySettingsFromEnv } from './copy';
+import { parseS3Body, type S3Envelope } from './envelope';
+import type { ChecksumAlgorithm } from './integrity';
+import { S3BucketReader } from './reader';
+import type { S3ReconcileDeps } from './reconcile';
+import { S3SourceBucket, S3TargetBucket, S3TombstoneStore } from './store';
+
+/** The SDK clients the functions use: S3 per region (and target role), DynamoDB for the state table, SQS. */
+export interface BucketClients {
+  s3(target: ClientTarget): S3Client;
+  dynamo(target: ClientTarget): DynamoDBClient;
+  sqs(): SQSClient;
+}
+
+/** Lambda's clients: cached per container, a target's role assumed with its external id. */
+export const lambdaClients: BucketClients = { s3: s3Client, dynamo: dynamoClient, sqs: sqsClient };
+
+/** Capture's options and where it sends. */
+export function captureDeps(
+  env: Env = process.env,
+  clients: BucketClients = lambdaClients,
+): { options: S3CaptureOptions; sink: CaptureSink } {
+  const options: S3CaptureOptions = {
+    pair: requiredEnv(ENV.PAIR_NAME, env),
+    origin: requiredEnv(ENV.ORIGIN_REGION, env),
+    bucket: requiredEnv(ENV.SOURCE_BUCKET, env),
+    prefix: optionalEnv(ENV.PREFIX, env),
+    suffix: optionalEnv(ENV.SUFFIX, env),
+    envelopesPerMessage: numberEnv(ENV.ENVELOPES_PER_MESSAGE, 25, env),
+  };
+  return { options, sink: { sqs: clients.sqs(), queueUrl: requiredEnv(ENV.QUEUE_URL, env), pack: options } };
+}
+
+/** The copy function's message handler options: its targets, stores and queues. */
+export function copyDeps(
+  env: Env = process.env,
+  clients: BucketClients = lambdaClients,
+): MessageHandlerOptions<S3Envelope, BucketTarget> {
+  const settings = copySettingsFromEnv(env);
+  const source = new S3SourceBucket(
+    clients.s3({ region: requiredEnv(ENV.SOURCE_REGION, env) }),
+    requiredEnv(ENV.SOURCE_BUCKET, env),
+  );
+  const targets: BucketTarget[] = jsonEnv<BucketTargetEnv[]>(ENV.TARGETS, env).map((t) => ({
+    id: t.id,
+    bucket: new S3TargetBucket(clients.s3(t), t.bucket, source, {
+      storageClass: t.storageClass,
+      // A role of another account may not read the source's tags: copy them explicitly.
+      copyTagsExplicitly: t.roleArn !== undefined,
+      partConcurrency: settings.concurrency,
+    }),
+  }));
+  const deps = {
+    source,
+    tombstones: new S3TombstoneStore(
+      clients.dynamo({ region: requiredEnv('AWS_REGION', env) }),
+      requiredEnv(ENV.STATE_TABLE, env),
+    ),
+    settings,
+  };
+  return {
+    pair: requiredEnv(ENV.PAIR_NAME, env),
+    queueUrl: requiredEnv(ENV.QUEUE_URL, env),
+    dlqUrl: requiredEnv(ENV.DLQ_URL, env),
+    maxAttempts: numberEnv(ENV.MAX_ATTEMPTS, 5, env),
+    targets,
+    sqs: clients.sqs(),
+    parse: parseS3Body,
+    apply: (envelopes, only) => copyEnvelopes(envelopes, only, deps),
+  };
+}
+
+/** What an S3 pair's reconcile is set to do (from the function's environment, or the CLI's config). */
+export interface BucketReconcileSettings {
+  readonly pair: string;
+  readonly sourceRegion: string;
+  readonly sourceBucket: string;
+  readonly targets: readonly BucketTargetEnv[];
+  readonly prefix?: string;
+  readonly suffix?: string;
+  /** Region and name of the pair's state table, whose tombstones repairs read. */
+  readonly stateRegion: string;
+  readonly stateTable: string;
+  /** The pair queue, where repairs go; required with `repair`. */
+  readonly queueUrl?: string;
+  readonly repair: boolean;
+  readonly deleteExtra: boolean;
+  /** S3 requests per second over the whole run (the config's readRate). */
+  readonly readRate: number;
+  /** The checksum the copier asks for, which reconcile compares. */
+  readonly checksumAlgorithm: ChecksumAlgorithm;
+  /** Wait before re-reading suspects, so copies already in the pair queue can land. */
+  readonly recheckDelayMs: number;
+}
+
+/** The reconcile function's settings, from its environment. */
+export function reconcileSettings(env: Env = process.env): BucketReconcileSettings {
+  const prefix = optionalEnv(ENV.PREFIX, env);
+  const suffix = optionalEnv(ENV.SUFFIX, env);
+  return {
+    pair: requiredEnv(ENV.PAIR_NAME, env),
+    sourceRegion: requiredEnv(ENV.SOURCE_REGION, env),
+    sourceBucket: requiredEnv(ENV.SOURCE_BUCKET, env),
+    targets: jsonEnv<BucketTargetEnv[]>(ENV.TARGETS, env),
+    ...(prefix ? { prefix } : {}),
+    ...(suffix ? { suffix } : {}),
+    stateRegion: requiredEnv('AWS_REGION', env),
+    stateTable: requiredEnv(ENV.STATE_TABLE, env),
+    queueUrl: requiredEnv(ENV.QUEUE_URL, env),
+    repair: optionalEnv(ENV.REPAIR, env) === 'true',
+    deleteExtra: optionalEnv(ENV.DELETE_EXTRA, env) === 'true',
+    readRate: numberEnv(ENV.READ_RATE, 100, env),
+    checksumAlgorithm: copySettingsFromEnv(env).checksumAlgorithm,
+    recheckDelayMs: numberEnv(ENV.RECHECK_DELAY_MS, 5000, env),
+  };
+}
+
+/** An S3 pair's reconcile dependencies: bucket readers, budget, tombstones, repairs through the pair queue. */
+export function reconcileDeps(
+  s: BucketReconcileSettings,
+  clients: BucketClients,
+  store: CheckpointStore,
+): S3ReconcileDeps {
+  const { queueUrl } = s;
+  return {
+    pair: s.pair,
+    origin: s.sourceRegion,
+    ...(s.prefix ? { prefix: s.prefix } : {}),
+    ...(s.suffix ? { suffix: s.suffix } : {}),
+    source: new S3BucketReader(clients.s3({ region: s.sourceRegion }), s.sourceBucket),
+    targets: s.targets.map((t) => ({ id: t.id, bucket: new S3BucketReader(clients.s3(t), t.bucket) })),
+    store,
+    tombstones: new S3TombstoneStore(clients.dynamo({ region: s.stateRegion }), s.stateTable),
+    checksumAlgorithm: s.checksumAlgorithm,
+    budget: new ReadBudget({ readRate: s.readRate }),
+    repair: s.repair,
+    deleteExtra: s.deleteExtra,
+    ...(queueUrl
+      ? {
+          enqueue: async (targetId: string, envelopes: readonly S3Envelope[]) => {
+            await enqueueRepairs(clients.sqs(), queueUrl, envelopes, { pair: s.pair, targetId });
+          },
+        }
+      : {}),
+    recheckDelayMs: s.recheckDelayMs,
+  };
+}

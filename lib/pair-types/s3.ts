@@ -1,0 +1,411 @@
+/**
+ * The S3 pair type, stacks side: its handlers ({@link S3_HANDLERS}), its source-region construct
+ * ({@link BucketPair}: source bucket with ObjectCreated/ObjectRemoved notifications into an events queue,
+ * capture, copy with least-privilege grants scoped to the prefix, reconcile reads), its created target
+ * resource ({@link TargetBucket}) and its registry entry ({@link S3_PAIR_TYPE}). The config side is
+ * `s3-schema.ts`; what every type shares is in lib/constructs/.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+import { type BucketTargetEnv, ENV, type FunctionEnvironment } from '../../functions/contract';
+import type { ReconcileConfig } from '../config';
+import { AccessLogsBucket } from '../constructs/access-logs-bucket';
+import type { PairMonitoring } from '../constructs/monitoring';
+import {
+  CAPTURE_TIMEOUT,
+  grantAssumeTargetRoles,
+  grantResendAndDeadLetter,
+  grantStateTable,
+  PAIR_TAG,
+} from '../constructs/pair-common';
+import type { Reconciler } from '../constructs/reconciler';
+import { ReplicationPair, type ReplicationPairProps } from '../constructs/replication-pair';
+import { PROJECT_ROOT, type ReplicatorFunction } from '../constructs/replicator-function';
+import type { PairTypeModule } from './pair-type';
+import { bucketTargetsEnv, type S3PairConfig, type S3TargetConfig, s3PairOptions, sourceVersioned } from './s3-schema';
+
+/** Entry files of the S3 handlers: the one place that names them (props may point elsewhere). */
+export const S3_HANDLERS = {
+  /** S3 events → envelopes → pair queue. */
+  capture: path.join(PROJECT_ROOT, 'functions', 's3', 'capture-handler.ts'),
+  /** Pair queue → target buckets. */
+  copy: path.join(PROJECT_ROOT, 'functions', 's3', 'copy-handler.ts'),
+  /** Scheduled compare of the source and target buckets under the prefix. */
+  reconcile: path.join(PROJECT_ROOT, 'functions', 's3', 'reconcile-handler.ts'),
+} as const;
+
+/** Timeout of the copy function (Lambda's maximum: a multipart copy of tens of GB takes minutes); the pair queue's visibility timeout is six times this. */
+export const COPY_TIMEOUT = Duration.seconds(900);
+
+/**
+ * S3 event messages per capture invocation (with a 1 s batching window). More than SQS's 10 per receive, so
+ * capture can pack up to `envelopesPerMessage` envelopes into each message it sends.
+ */
+export const S3_CAPTURE_BATCH_SIZE = 100;
+
+/** Receives of an S3 event message before SQS moves it to the capture failure queue. */
+export const EVENTS_MAX_RECEIVE_COUNT = 5;
+
+/** The id the singleton construct of CDK's Custom::S3BucketNotifications handler has in its stack. */
+const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/** Notifications handlers already acknowledged (one per stack, shared by every pair of it). */
+const acknowledgedHandlers = new WeakSet<IConstruct>();
+
+/** S3 actions the copy function may take on the source's objects under the prefix. */
+export const SOURCE_OBJECT_ACTIONS = [
+  's3:GetObject',
+  's3:GetObjectVersion',
+  's3:GetObjectTagging',
+  's3:GetObjectVersionTagging',
+  's3:GetObjectAttributes',
+] as const;
+
+/** S3 actions the copy function may take on each target's objects under the prefix. */
+export const TARGET_OBJECT_ACTIONS = [
+  's3:PutObject',
+  's3:PutObjectTagging',
+  's3:GetObject',
+  's3:DeleteObject',
+  's3:AbortMultipartUpload',
+  's3:ListMultipartUploadParts',
+] as const;
+
+/** The object ARN pattern `arn:<partition>:s3:::<bucket>/<prefix>*`. */
+export function objectsArn(stack: Stack, bucket: string, prefix: string): string {
+  return stack.formatArn({ service: 's3', region: '', account: '', resource: bucket, resourceName: `${prefix}*` });
+}
+
+/** The bucket ARN `arn:<partition>:s3:::<bucket>`. */
+export function bucketArn(stack: Stack, bucket: string): string {
+  return stack.formatArn({ service: 's3', region: '', account: '', resource: bucket });
+}
+
+/**
+ * Acknowledges, on `role`, its object-level S3 grants under the pair's prefix: objects are not known at
+ * deploy time, so each bucket's is acknowledged on its own (the prefix is the narrowest scope the config allows).
+ */
+export function acknowledgeObjectGrants(role: iam.IRole, buckets: readonly string[], prefix: string): void {
+  for (const bucket of buckets) {
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${prefix}*]`,
+      reason: `Object-level S3 actions on the objects of bucket ${bucket} under the pair's prefix "${prefix}": object keys are not known at deploy time.`,
+    });
+  }
+}
+
+/**
+ * Least privilege for an S3 pair's reconciler: list the source and target buckets under the prefix and
+ * HEAD their objects there (s3:GetObject), nothing else. The object-level grant needs a key pattern: see
+ * {@link acknowledgeObjectGrants}.
+ */
+export function s3ReadStatements(
+  scope: Construct,
+  sourceBucket: string,
+  targets: readonly S3TargetConfig[],
+  prefix: string,
+): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const buckets = [sourceBucket, ...targets.map((t) => t.bucket)];
+  const prefixCondition = prefix === '' ? undefined : { StringLike: { 's3:prefix': `${prefix}*` } };
+  return [
+    new iam.PolicyStatement({
+      sid: 'ListPrefix',
+      actions: ['s3:ListBucket'],
+      resources: buckets.map((b) => bucketArn(stack, b)),
+      ...(prefixCondition ? { conditions: prefixCondition } : {}),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadObjects',
+      actions: ['s3:GetObject'],
+      resources: buckets.map((b) => objectsArn(stack, b, prefix)),
+    }),
+  ];
+}
+
+/** The source bucket and the key filters, as capture and reconcile read them. */
+function sourceEnvironment(pair: S3PairConfig): FunctionEnvironment {
+  return { [ENV.SOURCE_BUCKET]: pair.source.bucket, [ENV.PREFIX]: pair.prefix, [ENV.SUFFIX]: pair.suffix };
+}
+
+/**
+ * Props of every bucket Replicator creates (sources and targets): block all public access, SSE-S3, object
+ * ownership enforced (no ACLs), a TLS-only bucket policy, retained by default.
+ */
+export function replicatedBucketProps(
+  bucketName: string,
+  options: { readonly versioned?: boolean; readonly removalPolicy?: RemovalPolicy },
+): s3.BucketProps {
+  return {
+    bucketName,
+    versioned: options.versioned ?? false,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    enforceSSL: true,
+    removalPolicy: options.removalPolicy ?? RemovalPolicy.RETAIN,
+  };
+}
+
+/** Props of a {@link BucketPair}. */
+export interface BucketPairProps extends ReplicationPairProps {
+  /** The validated pair (from `parseConfig`). */
+  readonly pair: S3PairConfig;
+  /**
+   * Where a created source bucket's server access logs go (under `<bucket>/`).
+   * @default - an AccessLogsBucket of its own inside the pair when the source is created; none for an imported source
+   */
+  readonly accessLogs?: AccessLogsBucket;
+  /**
+   * What happens to a created source bucket when it is removed from the stack.
+   * @default - RemovalPolicy.RETAIN: the source bucket holds user data, so it outlives the stack
+   */
+  readonly sourceRemovalPolicy?: RemovalPolicy;
+  /**
+   * Entry file of the copy handler.
+   * @default - S3_HANDLERS.copy (functions/s3/copy-handler.ts of this project)
+   */
+  readonly copyEntry?: string;
+}
+
+/** Everything one S3 pair needs in its source region. */
+export class BucketPair extends ReplicationPair {
+  /** The source bucket (created here, or imported by name). */
+  readonly sourceBucket: s3.IBucket;
+  /** Queue of the source bucket's ObjectCreated/ObjectRemoved notifications (`replicator-<pair>-events`). */
+  readonly eventsQueue: sqs.Queue;
+  /** The capture function (S3 events → envelopes → pair queue). */
+  override readonly capture: ReplicatorFunction;
+  /** The copy function (pair queue → target buckets). */
+  readonly copy: ReplicatorFunction;
+  /** The pair's alarms. */
+  override readonly monitoring: PairMonitoring;
+  /** Targets as the copy and reconcile functions see them (their TARGETS variable). */
+  readonly copyTargets: readonly BucketTargetEnv[];
+  /** The scheduled reconciler; only when the config has `reconcile`. */
+  override readonly reconciler: Reconciler | undefined;
+
+  constructor(scope: Construct, id: string, props: BucketPairProps) {
+    const { pair } = props;
+    const options = s3PairOptions(pair);
+    super(scope, id, { pairName: pair.name, applyTimeout: COPY_TIMEOUT, options });
+    const prefix = pair.prefix ?? '';
+
+    this.eventsQueue = new sqs.Queue(this, 'EventsQueue', {
+      queueName: this.names.eventsQueue,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // Six times the capture timeout, as Lambda recommends for SQS event sources.
+      visibilityTimeout: Duration.seconds(CAPTURE_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.queues.captureFailureQueue, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
+    });
+    this.sourceBucket = this.createOrImportSource(props);
+    this.notifyEvents(pair);
+
+    this.capture = this.createCapture({
+      entry: props.captureEntry ?? S3_HANDLERS.capture,
+      serviceName: 'replicator-s3-capture',
+      environment: sourceEnvironment(pair),
+      eventSource: new SqsEventSource(this.eventsQueue, {
+        batchSize: S3_CAPTURE_BATCH_SIZE,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+      }),
+    });
+
+    this.copyTargets = bucketTargetsEnv(pair);
+    this.copy = this.createApplier('Copy', {
+      functionName: this.names.copyFunction,
+      entry: props.copyEntry ?? S3_HANDLERS.copy,
+      serviceName: 'replicator-copy',
+      targets: this.copyTargets,
+      environment: {
+        [ENV.SOURCE_BUCKET]: pair.source.bucket,
+        [ENV.MULTIPART_THRESHOLD]: String(options.multipartThresholdBytes),
+        [ENV.PART_SIZE]: String(options.partSizeBytes),
+        [ENV.COPY_CONCURRENCY]: String(options.copyConcurrency),
+      },
+    });
+    this.grantCopy(pair, prefix);
+
+    this.reconciler = props.reconcile
+      ? this.createS3Reconciler(pair, prefix, props.reconcile, props.reconcileEntry ?? S3_HANDLERS.reconcile)
+      : undefined;
+
+    this.monitoring = this.createMonitoring({
+      capture: this.capture,
+      applier: this.copy,
+      targets: this.copyTargets.map((t) => t.id),
+      latencyP99Threshold: props.latencyP99Threshold,
+      alarmTopic: props.alarmTopic,
+      eventsQueue: this.eventsQueue,
+      applyStepName: 'copy',
+    });
+  }
+
+  /** The pair's scheduled reconciler: lists and HEADs under the prefix, repairs through the pair queue. */
+  private createS3Reconciler(
+    pair: S3PairConfig,
+    prefix: string,
+    reconcile: ReconcileConfig,
+    entry: string,
+  ): Reconciler {
+    const reconciler = this.createReconciler({
+      reconcile,
+      entry,
+      deleteExtra: pair.deleteExtra,
+      targets: this.copyTargets,
+      environment: sourceEnvironment(pair),
+      readStatements: s3ReadStatements(this, pair.source.bucket, pair.targets, prefix),
+    });
+    acknowledgeObjectGrants(
+      reconciler.function.role,
+      [pair.source.bucket, ...pair.targets.map((t) => t.bucket)],
+      prefix,
+    );
+    return reconciler;
+  }
+
+  private createOrImportSource(props: BucketPairProps): s3.IBucket {
+    const { source } = props.pair;
+    if (!source.create) return s3.Bucket.fromBucketName(this, 'SourceBucket', source.bucket);
+    const bucket = new s3.Bucket(
+      this,
+      'SourceBucket',
+      replicatedBucketProps(source.bucket, {
+        versioned: sourceVersioned(props.pair),
+        removalPolicy: props.sourceRemovalPolicy,
+      }),
+    );
+    const accessLogs = props.accessLogs ?? new AccessLogsBucket(this, 'AccessLogs');
+    accessLogs.logsOf(bucket, `${source.bucket}/`);
+    return bucket;
+  }
+
+  /** ObjectCreated:* and ObjectRemoved:* under the prefix/suffix into the events queue (Custom::S3BucketNotifications). */
+  private notifyEvents({ prefix, suffix }: S3PairConfig): void {
+    const filters: s3.NotificationKeyFilter[] =
+      prefix !== undefined || suffix !== undefined
+        ? [{ ...(prefix !== undefined ? { prefix } : {}), ...(suffix !== undefined ? { suffix } : {}) }]
+        : [];
+    const destination = new SqsDestination(this.eventsQueue);
+    this.sourceBucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, ...filters);
+    this.sourceBucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, ...filters);
+    // CDK adds its notifications handler once per stack, with the first bucket that gets a notification.
+    const handler = Stack.of(this).node.tryFindChild(NOTIFICATIONS_HANDLER_ID);
+    if (handler !== undefined && !acknowledgedHandlers.has(handler)) {
+      acknowledgedHandlers.add(handler);
+      Validations.of(handler).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "CDK's own handler of Custom::S3BucketNotifications (one per stack, run only during deployments) gets this managed policy to write its logs; a custom role would need a wildcard log-group grant instead, as its function name is generated. Its S3 grant is scoped to each bucket by CDK.",
+      });
+    }
+  }
+
+  /**
+   * Least privilege for copy: read the source's objects under the prefix, write the targets' objects under the
+   * prefix, list the buckets (so a missing object is a 404, not a 403), assume the target roles, use the state
+   * table, re-send and dead-letter; nothing else.
+   */
+  private grantCopy(pair: S3PairConfig, prefix: string): void {
+    const stack = Stack.of(this);
+    const role = this.copy.role;
+    const targets: readonly S3TargetConfig[] = pair.targets;
+    const prefixCondition = prefix === '' ? undefined : { StringLike: { 's3:prefix': `${prefix}*` } };
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSourceObjects',
+        actions: [...SOURCE_OBJECT_ACTIONS],
+        resources: [objectsArn(stack, pair.source.bucket, prefix)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListSourcePrefix',
+        actions: ['s3:ListBucket'],
+        resources: [bucketArn(stack, pair.source.bucket)],
+        ...(prefixCondition ? { conditions: prefixCondition } : {}),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteTargetObjects',
+        actions: [...TARGET_OBJECT_ACTIONS],
+        resources: targets.map((t) => objectsArn(stack, t.bucket, prefix)),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListTargetBuckets',
+        actions: ['s3:ListBucket'],
+        resources: targets.map((t) => bucketArn(stack, t.bucket)),
+      }),
+    );
+    grantAssumeTargetRoles(role, targets);
+    grantStateTable(role, this.stateTable);
+    grantResendAndDeadLetter(role, this.queues);
+    acknowledgeObjectGrants(role, [pair.source.bucket, ...targets.map((t) => t.bucket)], prefix);
+  }
+}
+
+/** Props of a {@link TargetBucket}. */
+export interface TargetBucketProps {
+  /** Name of the pair the bucket belongs to (tagged `replicator:pair`). */
+  readonly pairName: string;
+  /** Physical bucket name. */
+  readonly bucketName: string;
+  /** Where the bucket's server access logs go (under `<bucketName>/`); in the same region. */
+  readonly accessLogs: AccessLogsBucket;
+  /**
+   * Keep every version of every object (deletes then leave delete markers).
+   * @default - false; the target stack passes true when the source is created versioned
+   */
+  readonly versioned?: boolean;
+  /**
+   * What happens to the bucket when it is removed from the stack.
+   * @default - RemovalPolicy.RETAIN: a target holds a copy of user data that may be the only one left after a source-region loss
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** A target bucket that Replicator creates in a target region: private, SSE-S3, TLS-only, with server access logs. */
+export class TargetBucket extends Construct {
+  /** The bucket. */
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: TargetBucketProps) {
+    super(scope, id);
+    this.bucket = new s3.Bucket(this, 'Bucket', replicatedBucketProps(props.bucketName, props));
+    props.accessLogs.logsOf(this.bucket, `${props.bucketName}/`);
+    Tags.of(this).add(PAIR_TAG, props.pairName);
+  }
+}
+
+/** The S3 pair type's entry in the registry (`registry.ts`). */
+export const S3_PAIR_TYPE = {
+  handlers: S3_HANDLERS,
+  buildPair: (scope, id, pair, context) =>
+    new BucketPair(scope, id, {
+      pair,
+      // The stack's one access-log bucket serves every source bucket the stack creates.
+      accessLogs: pair.source.create ? context.accessLogs() : undefined,
+      alarmTopic: context.alarmTopic,
+      latencyP99Threshold: context.latencyP99Threshold,
+      reconcile: context.reconcile,
+    }),
+  buildTarget: (scope, id, pair, target, context) =>
+    new TargetBucket(scope, id, {
+      pairName: pair.name,
+      bucketName: target.bucket,
+      versioned: sourceVersioned(pair),
+      accessLogs: context.accessLogs(),
+    }),
+} satisfies PairTypeModule<S3PairConfig>;

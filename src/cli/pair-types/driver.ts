@@ -1,0 +1,90 @@
+/**
+ * What the CLI needs of a pair type: its reconcile run, its backfill, and its part of the local demo (a
+ * workload and an independent verifier). Each type's module (`dynamodb.ts`, `s3.ts`) implements one
+ * {@link CliPairDriver}; `registry.ts` holds them by type, so every CLI decision on a pair's type goes
+ * through it. Kept apart from lib/pair-types/ (the stacks side), which loads aws-cdk-lib.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { CheckpointStore } from '../../../functions/engine/checkpoint';
+import type { ReconcileResult } from '../../../functions/engine/reconcile-run';
+import type { PairConfig } from '../../../lib/config';
+import type { LocalCloud } from '../local-cloud';
+
+/** What verifying one target found (table items or bucket objects). */
+export interface TargetDiff {
+  readonly checked: number;
+  readonly matched: number;
+  readonly missing: readonly unknown[];
+  readonly extra: readonly unknown[];
+  readonly different: readonly unknown[];
+}
+
+/** Whether a target equals its source. */
+export function isConverged(d: TargetDiff): boolean {
+  return d.missing.length === 0 && d.extra.length === 0 && d.different.length === 0;
+}
+
+/** How the CLI runs a reconcile of one pair in this process. */
+export interface ReconcileContext {
+  /** Region of the source, the pair queue and the state table. */
+  readonly sourceRegion: string;
+  /** AWS endpoint override (e.g. the local cloud). @default - the SDK's endpoints */
+  readonly endpoint?: string;
+  /** The pair queue's URL, where repairs go; without it nothing is repaired. */
+  readonly queueUrl?: string;
+  readonly repair: boolean;
+  readonly deleteExtra: boolean;
+  /** Parallel scan segments per table (DynamoDB pairs). */
+  readonly segments: number;
+  /** Read units (S3: requests) per second over the whole run. */
+  readonly readRate: number;
+  readonly store: CheckpointStore;
+}
+
+/** How the CLI runs a backfill of one pair. */
+export interface BackfillContext {
+  readonly sourceRegion: string;
+  readonly dynamo: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly segments: number;
+  readonly restart?: boolean;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** What a backfill did, in a line. */
+export interface BackfillSummary {
+  readonly line: string;
+}
+
+/** How the demo drives one pair: write its workload, verify its targets. */
+export interface DemoDriver {
+  readonly name: string;
+  readonly kind: 'items' | 'objects';
+  readonly targetIds: string[];
+  readonly writes: number;
+  write(onDone: () => void): Promise<void>;
+  verify(): Promise<Map<string, TargetDiff>>;
+}
+
+/** The demo's workload size. */
+export interface DemoSize {
+  /** Writes per table pair. */
+  readonly ops: number;
+  /** Offered writes per second per pair. */
+  readonly rate: number;
+  /** Small objects per bucket pair (plus a zero-byte and a multipart-sized one). */
+  readonly s3Objects: number;
+}
+
+/** The CLI's side of one pair type. */
+export interface CliPairDriver<P extends PairConfig> {
+  /** One invocation of the pair's reconcile run, in this process, until `deadlineMs`. */
+  reconcileRunner(pair: P, o: ReconcileContext): Promise<(deadlineMs: number) => Promise<ReconcileResult>>;
+  /** Copies the source's existing data through the apply path, resumably; throws where the type has none yet. */
+  backfill(pair: P, o: BackfillContext): Promise<BackfillSummary>;
+  /** Compares the source with each target, item by item or object by object. */
+  verify(cloud: Pick<LocalCloud, 'endpoint' | 'config'>, pair: P): Promise<Map<string, TargetDiff>>;
+  /** The pair's part of the local demo. */
+  demo(cloud: Pick<LocalCloud, 'endpoint' | 'config'>, pair: P, size: DemoSize): DemoDriver;
+}

@@ -1,0 +1,95 @@
+/**
+ * The CLI's side of S3 pairs: reconcile through the functions' own dependency factory (functions/s3/deps.ts)
+ * with the CLI's clients, and the demo's object workload and verifier. Backfill is not built for S3 pairs yet.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { InvalidArgumentError } from 'commander';
+import { pairResourceNames } from '../../../functions/contract';
+import { type BucketClients, reconcileDeps } from '../../../functions/s3/deps';
+import { runS3Reconcile } from '../../../functions/s3/reconcile';
+import { type S3PairConfig, targetId } from '../../../lib/config';
+import { bucketTargetsEnv } from '../../../lib/pair-types/s3-schema';
+import { clientConfig, localS3, s3ClientConfig } from '../aws';
+import { runAtRate } from '../workload';
+import type { CliPairDriver } from './driver';
+import { type BucketDiff, compareBuckets } from './s3-verify';
+import { applyS3Op, makeS3Workload } from './s3-workload';
+
+/** The CLI's clients: the caller's credentials in every region (a target's role is not assumed). */
+function cliClients(endpoint: string | undefined, sourceRegion: string): BucketClients {
+  const sqs = new SQSClient(clientConfig({ region: sourceRegion, endpoint }));
+  return {
+    s3: (t) => new S3Client(s3ClientConfig({ region: t.region, endpoint })),
+    dynamo: (t) => new DynamoDBClient(clientConfig({ region: t.region, endpoint })),
+    sqs: () => sqs,
+  };
+}
+
+/** Compares an S3 pair's source bucket with each target bucket, object by object, under the pair's prefix. */
+export async function verifyBucketPair(
+  cloud: { readonly endpoint: string; readonly config: { readonly sourceRegion: string } },
+  pair: S3PairConfig,
+): Promise<Map<string, BucketDiff>> {
+  const src = { client: localS3(cloud.endpoint, cloud.config.sourceRegion), bucket: pair.source.bucket };
+  const out = new Map<string, BucketDiff>();
+  await Promise.all(
+    pair.targets.map(async (t) => {
+      out.set(
+        targetId(pair, t),
+        await compareBuckets(src, { client: localS3(cloud.endpoint, t.region), bucket: t.bucket }, pair.prefix ?? ''),
+      );
+    }),
+  );
+  return out;
+}
+
+/** The CLI driver of S3 pairs. */
+export const S3_CLI: CliPairDriver<S3PairConfig> = {
+  async reconcileRunner(pair, o) {
+    const deps = reconcileDeps(
+      {
+        pair: pair.name,
+        sourceRegion: o.sourceRegion,
+        sourceBucket: pair.source.bucket,
+        targets: bucketTargetsEnv(pair),
+        ...(pair.prefix !== undefined ? { prefix: pair.prefix } : {}),
+        ...(pair.suffix !== undefined ? { suffix: pair.suffix } : {}),
+        stateRegion: o.sourceRegion,
+        stateTable: pairResourceNames(pair.name).stateTable,
+        ...(o.queueUrl ? { queueUrl: o.queueUrl } : {}),
+        repair: o.repair,
+        deleteExtra: o.deleteExtra,
+        readRate: o.readRate,
+        checksumAlgorithm: 'CRC32',
+        // On demand: suspects are re-read at once (the caller chose the moment).
+        recheckDelayMs: 0,
+      },
+      cliClients(o.endpoint, o.sourceRegion),
+      o.store,
+    );
+    return (deadlineMs) => runS3Reconcile(deps, { deadlineMs });
+  },
+
+  async backfill(pair) {
+    throw new InvalidArgumentError(`backfill of s3 pairs is not supported yet (given pair "${pair.name}")`);
+  },
+
+  verify: verifyBucketPair,
+
+  demo(cloud, pair, size) {
+    const s3 = localS3(cloud.endpoint, cloud.config.sourceRegion);
+    const ops = makeS3Workload({ prefix: pair.prefix ?? '', objects: size.s3Objects });
+    return {
+      name: pair.name,
+      kind: 'objects',
+      targetIds: pair.targets.map((t) => targetId(pair, t)),
+      writes: ops.length,
+      write: async (onDone) => {
+        await runAtRate(ops, size.rate, (op) => applyS3Op(s3, pair.source.bucket, op), { onDone, maxInFlight: 8 });
+      },
+      verify: () => verifyBucketPair(cloud, pair),
+    };
+  },
+};

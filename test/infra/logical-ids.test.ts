@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile, type ReplicationConfigInput } from '../../lib/config';
+import { PROJECT_ROOT } from '../../lib/constructs/replicator-function';
+import { build } from './helpers';
+
+// A stack deployed from an earlier version must update in place: a new logical id for a table, bucket or
+// queue would make CloudFormation replace it, and the data in it would be lost (or orphaned, when retained).
+// The fixture holds the ids these configs had; construct ids, not file names, decide them.
+
+const FIXTURE = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/logical-ids.json'), 'utf8')) as {
+  readonly configs: Record<string, Record<string, Record<string, string>>>;
+};
+
+/** Resource types that hold data. */
+const DATA_TYPES = ['AWS::DynamoDB::Table', 'AWS::S3::Bucket', 'AWS::SQS::Queue'];
+
+/** Both pair types with an imported source, a filter, created targets and targets in another account. */
+const CROSS_ACCOUNT_CONFIG: ReplicationConfigInput = {
+  sourceRegion: 'us-east-1',
+  account: '123456789012',
+  pairs: [
+    {
+      name: 'users',
+      type: 'dynamodb',
+      source: {
+        table: 'users',
+        streamArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2024-01-01T00:00:00.000',
+      },
+      targets: [
+        { region: 'eu-west-1', table: 'users', create: { partitionKey: 'id:S' } },
+        {
+          region: 'eu-central-1',
+          table: 'users-copy',
+          account: '210987654321',
+          roleArn: 'arn:aws:iam::210987654321:role/w',
+          externalId: 'ext-1',
+        },
+      ],
+      filter: { deny: ['password'] },
+    },
+    {
+      name: 'models',
+      type: 's3',
+      prefix: 'ckpt/',
+      suffix: '.bin',
+      source: { bucket: 'models-src' },
+      targets: [
+        {
+          region: 'eu-central-1',
+          bucket: 'models-x',
+          account: '210987654321',
+          roleArn: 'arn:aws:iam::210987654321:role/w',
+          externalId: 'ext-1',
+        },
+        { region: 'eu-west-1', bucket: 'models-eu', create: true, storageClass: 'STANDARD_IA' },
+      ],
+    },
+  ],
+  reconcile: { schedule: 'rate(1 hour)', repair: true },
+};
+
+const CONFIGS: [string, ReplicationConfigInput][] = [
+  ['synth', loadConfigFile(path.join(PROJECT_ROOT, 'test/fixtures/configs/synth.json'))],
+  ['cross-account', CROSS_ACCOUNT_CONFIG],
+];
+
+describe('logical ids of data resources', () => {
+  it.each(CONFIGS)('stay those of the fixture for the %s config', async (name, config) => {
+    const built = await build(config, { account: '123456789012' });
+    const actual: Record<string, Record<string, string>> = {};
+    for (const stack of [built.source, ...built.targets.values()]) {
+      const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string }>;
+      actual[stack.stackName] = Object.fromEntries(
+        Object.entries(resources)
+          .filter(([, r]) => DATA_TYPES.includes(r.Type))
+          .map(([id, r]) => [id, r.Type]),
+      );
+    }
+    expect(actual).toEqual(FIXTURE.configs[name]);
+  });
+});

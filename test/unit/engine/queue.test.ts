@@ -1,0 +1,201 @@
+/**
+ * The engine's queue module: packing envelopes of any pair type into messages, batching the sends, repairs,
+ * and the fate of a message after apply/copy (planMessage).
+ */
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { buildEnvelopes, type CaptureOptions } from '../../../functions/dynamodb/capture';
+import { parseTableBody } from '../../../functions/dynamodb/envelope';
+import { buildRepairEnvelopes } from '../../../functions/dynamodb/repair';
+import { enqueueRepairs, packMessages, planBatches, planMessage, SQS_MAX_BYTES } from '../../../functions/engine/queue';
+import { buildS3Envelopes, type S3CaptureOptions } from '../../../functions/s3/capture';
+import { parseS3Body } from '../../../functions/s3/envelope';
+import { envelope, streamRecord } from '../../helpers/factories';
+import { s3Envelope, s3EventRecord, s3Notification } from '../../helpers/s3-factories';
+import { s3Error } from '../../helpers/s3-memory-stores';
+
+const opts: CaptureOptions = { pair: 'orders', origin: 'us-east-1', envelopesPerMessage: 25, now: () => 42 };
+const key = { pk: { S: 'a' }, sk: { S: '1' } };
+const OPTS: S3CaptureOptions = {
+  pair: 'datasets',
+  origin: 'us-east-1',
+  bucket: 'training-data',
+  envelopesPerMessage: 25,
+  now: () => 1_780_000_000_999,
+};
+const msg = (body: string, messageId = 'm1') => ({ messageId, body });
+
+describe('planMessage', () => {
+  const e1 = envelope({ key, seq: 1 });
+  const e2 = envelope({ key: { pk: { S: 'b' } }, seq: 2 });
+  const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+  const invalid = Object.assign(new Error('bad item'), { name: 'ValidationException' });
+
+  it('retries a message whose every envelope failed retryably as it is', () => {
+    const result = new Map([
+      ['t', { applied: [], stale: [], failed: [{ envelope: e1, error: throttled, poison: false }] }],
+    ]);
+    expect(planMessage([e1], result, 1, 5)).toEqual({ deadLetter: [], resend: [], retryWhole: true });
+  });
+
+  it('re-sends only the failed envelopes, per failed target, when the rest succeeded', () => {
+    const result = new Map([
+      [
+        't1',
+        {
+          applied: [{ envelope: e1, bytes: 1, latencyMs: 1, deliveryMs: 1 }],
+          stale: [],
+          failed: [{ envelope: e2, error: throttled, poison: false }],
+        },
+      ],
+      [
+        't2',
+        {
+          applied: [
+            { envelope: e1, bytes: 1, latencyMs: 1, deliveryMs: 1 },
+            { envelope: e2, bytes: 1, latencyMs: 1, deliveryMs: 1 },
+          ],
+          stale: [],
+          failed: [],
+        },
+      ],
+    ]);
+    expect(planMessage([e1, e2], result, 2, 5)).toEqual({
+      deadLetter: [],
+      resend: [{ targetId: 't1', envelopes: [e2] }],
+      retryWhole: false,
+    });
+  });
+
+  it('dead-letters poison at once with its reason', () => {
+    const result = new Map([
+      ['t', { applied: [], stale: [], failed: [{ envelope: e1, error: invalid, poison: true }] }],
+    ]);
+    const plan = planMessage([e1], result, 1, 5);
+    expect(plan.deadLetter).toEqual([
+      { targetId: 't', envelopes: [e1], reason: 'ValidationException: bad item', errorName: 'ValidationException' },
+    ]);
+  });
+
+  it('dead-letters retryable failures once attempts run out', () => {
+    const result = new Map([
+      ['t', { applied: [], stale: [], failed: [{ envelope: e1, error: throttled, poison: false }] }],
+    ]);
+    const plan = planMessage([e1], result, 5, 5);
+    expect(plan.deadLetter[0]?.reason).toMatch(
+      /attempts exhausted \(5 of 5\); last error: ThrottlingException: slow down/,
+    );
+    expect(plan.retryWhole).toBe(false);
+  });
+});
+
+describe('packMessages', () => {
+  const records = Array.from({ length: 60 }, (_, i) =>
+    streamRecord({ eventName: 'INSERT', keys: { pk: { S: `k${i}` } }, newImage: { pk: { S: `k${i}` } } }),
+  );
+
+  it('packs up to envelopesPerMessage envelopes per message, in stream order', () => {
+    const { envelopes } = buildEnvelopes(records, opts);
+    const messages = packMessages(envelopes, opts);
+    expect(messages.map((m) => m.envelopeCount)).toEqual([25, 25, 10]);
+    const all = messages.flatMap((m) => parseTableBody(m.body));
+    expect(all.map((e) => e.key.pk)).toEqual(records.map((r) => r.dynamodb?.Keys?.pk));
+  });
+
+  it('sends a lone envelope as an object, several as an array', () => {
+    const { envelopes } = buildEnvelopes(records.slice(0, 2), opts);
+    expect(packMessages(envelopes.slice(0, 1), opts)[0]!.body.startsWith('{')).toBe(true);
+    expect(packMessages(envelopes, opts)[0]!.body.startsWith('[')).toBe(true);
+  });
+
+  it('never builds a message over the SQS size limit', () => {
+    const big = Array.from({ length: 10 }, (_, i) =>
+      streamRecord({
+        eventName: 'INSERT',
+        keys: { pk: { S: `b${i}` } },
+        newImage: { pk: { S: `b${i}` }, d: { S: 'y'.repeat(100_000) } },
+      }),
+    );
+    const messages = packMessages(buildEnvelopes(big, opts).envelopes, opts);
+    for (const m of messages) expect(m.bytes).toBeLessThanOrEqual(SQS_MAX_BYTES);
+    expect(messages.reduce((s, m) => s + m.envelopeCount, 0)).toBe(10);
+  });
+});
+
+describe('planBatches', () => {
+  it('puts at most 10 messages and 256 KiB in one SendMessageBatch call', () => {
+    const msgs = Array.from({ length: 25 }, () => ({ body: 'x', bytes: 60_000, recordIds: ['1'], envelopeCount: 1 }));
+    const batches = planBatches(msgs);
+    for (const b of batches) {
+      expect(b.length).toBeLessThanOrEqual(10);
+      expect(b.reduce((s, m) => s + m.bytes, 0)).toBeLessThanOrEqual(SQS_MAX_BYTES);
+    }
+    expect(batches.flat()).toHaveLength(25);
+  });
+});
+
+describe('planMessage with S3 envelopes', () => {
+  it('re-sends only the failed envelopes, to the failed target', () => {
+    const e1 = s3Envelope({ key: 'a' });
+    const e2 = s3Envelope({ key: 'b' });
+    const error = s3Error('SlowDown', 503);
+    const applied = (envelope: typeof e1) => ({ envelope, bytes: 1, latencyMs: 1, deliveryMs: 1, unverified: false });
+    const result = new Map([
+      ['t1', { applied: [applied(e1)], stale: [], failed: [{ envelope: e2, error, poison: false }] }],
+      ['t2', { applied: [applied(e1), applied(e2)], stale: [], failed: [] }],
+    ]);
+    expect(planMessage([e1, e2], result, 1, 5)).toEqual({
+      deadLetter: [],
+      resend: [{ targetId: 't1', envelopes: [e2] }],
+      retryWhole: false,
+    });
+  });
+});
+
+describe('packMessages with S3 envelopes', () => {
+  it('packs envelopes like DynamoDB capture, and the bodies parse back as S3 envelopes', () => {
+    const records = Array.from({ length: 5 }, (_, i) => s3EventRecord({ rawKey: `k${i}` }));
+    const { envelopes } = buildS3Envelopes([msg(s3Notification(...records))], OPTS);
+    const messages = packMessages(envelopes, { ...OPTS, envelopesPerMessage: 2 });
+    expect(messages.map((m) => m.envelopeCount)).toEqual([2, 2, 1]);
+    expect(messages.flatMap((m) => parseS3Body(m.body)).map((e) => e.key.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+  });
+});
+
+describe('enqueueRepairs', () => {
+  const sqs = mockClient(SQSClient);
+  beforeEach(() => sqs.reset());
+  const envelopes = buildRepairEnvelopes(
+    Array.from({ length: 30 }, (_, i) => ({
+      kind: 'missing' as const,
+      key: { pk: { S: `k${i}` } },
+      sourceItem: { pk: { S: `k${i}` } },
+    })),
+    { pair: 'orders', origin: 'us-east-1', keyNames: ['pk'], readAt: 1_780_000_000_999 },
+  );
+
+  it('packs the envelopes into messages and sends them like capture', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const r = await enqueueRepairs(new SQSClient({}), 'https://q', envelopes, { pair: 'orders' });
+    expect(r).toEqual({ messages: 2, requests: 1 });
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { QueueUrl: 'https://q' });
+    const bodies = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries!.map((e) => e.MessageBody!);
+    expect(bodies.flatMap((b) => parseTableBody(b))).toEqual(envelopes);
+  });
+
+  it('fails if a message was not accepted', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '1', Code: 'Throttled', SenderFault: false }] });
+    await expect(enqueueRepairs(new SQSClient({}), 'https://q', envelopes, { pair: 'orders' })).rejects.toThrow(
+      /5 repair envelope\(s\) not enqueued \(Throttled/,
+    );
+  });
+
+  it('sends nothing for no envelopes', async () => {
+    expect(await enqueueRepairs(new SQSClient({}), 'https://q', [], { pair: 'orders' })).toEqual({
+      messages: 0,
+      requests: 0,
+    });
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+});
