@@ -11,7 +11,13 @@ import type { CaptureSink } from '../engine/capture';
 import type { CheckpointStore } from '../engine/checkpoint';
 import { dynamoClient, type Env, jsonEnv, numberEnv, optionalEnv, requiredEnv, sqsClient } from '../engine/clients';
 import type { MessageHandlerOptions } from '../engine/message-handler';
-import { enqueueRepairs } from '../engine/queue';
+import {
+  applierSettings,
+  captureSettings,
+  type ReconcileSettings,
+  reconcileSettingsFromEnv,
+  repairEnqueuer,
+} from '../engine/settings';
 import { applyEnvelopes, type TableTarget } from './apply';
 import type { AttributeFilter } from './attributes';
 import type { CaptureOptions } from './capture';
@@ -38,13 +44,8 @@ export function captureDeps(
   env: Env = process.env,
   clients: TableClients = lambdaClients,
 ): { options: CaptureOptions; sink: CaptureSink } {
-  const options: CaptureOptions = {
-    pair: requiredEnv(ENV.PAIR_NAME, env),
-    origin: requiredEnv(ENV.ORIGIN_REGION, env),
-    filter: filterOf(env),
-    envelopesPerMessage: numberEnv(ENV.ENVELOPES_PER_MESSAGE, 25, env),
-  };
-  return { options, sink: { sqs: clients.sqs(), queueUrl: requiredEnv(ENV.QUEUE_URL, env), pack: options } };
+  const { settings, sink } = captureSettings(env, clients.sqs());
+  return { options: { ...settings, filter: filterOf(env) }, sink };
 }
 
 /** The apply function's message handler options: its targets, stores and queues. */
@@ -68,49 +69,30 @@ export function applyDeps(
     filter: filterOf(env),
   };
   return {
-    pair: requiredEnv(ENV.PAIR_NAME, env),
-    queueUrl: requiredEnv(ENV.QUEUE_URL, env),
-    dlqUrl: requiredEnv(ENV.DLQ_URL, env),
-    maxAttempts: numberEnv(ENV.MAX_ATTEMPTS, 5, env),
+    ...applierSettings(env, clients.sqs()),
     targets,
-    sqs: clients.sqs(),
     parse: parseTableBody,
     apply: (envelopes, only) => applyEnvelopes(envelopes, only, deps),
   };
 }
 
 /** What a table pair's reconcile is set to do (from the function's environment, or the CLI's config). */
-export interface TableReconcileSettings {
-  readonly pair: string;
-  readonly sourceRegion: string;
+export interface TableReconcileSettings extends ReconcileSettings {
   readonly sourceTable: string;
   readonly targets: readonly TableTargetEnv[];
   readonly filter?: AttributeFilter;
-  /** The pair queue, where repairs go; required with `repair`. */
-  readonly queueUrl?: string;
-  readonly repair: boolean;
-  readonly deleteExtra: boolean;
-  /** Read capacity units per second over the whole run. */
-  readonly readRate: number;
+  /** Parallel scan segments per table. */
   readonly segments: number;
-  /** Wait before re-reading suspects, so writes already in the pair queue can land. */
-  readonly recheckDelayMs: number;
 }
 
 /** The reconcile function's settings, from its environment. */
 export function reconcileSettings(env: Env = process.env): TableReconcileSettings {
   return {
-    pair: requiredEnv(ENV.PAIR_NAME, env),
-    sourceRegion: requiredEnv(ENV.SOURCE_REGION, env),
+    ...reconcileSettingsFromEnv(env),
     sourceTable: requiredEnv(ENV.SOURCE_TABLE, env),
     targets: jsonEnv<TableTargetEnv[]>(ENV.TARGETS, env),
     filter: filterOf(env),
-    queueUrl: requiredEnv(ENV.QUEUE_URL, env),
-    repair: optionalEnv(ENV.REPAIR, env) === 'true',
-    deleteExtra: optionalEnv(ENV.DELETE_EXTRA, env) === 'true',
-    readRate: numberEnv(ENV.READ_RATE, 100, env),
     segments: numberEnv(ENV.SEGMENTS, 4, env),
-    recheckDelayMs: numberEnv(ENV.RECHECK_DELAY_MS, 5000, env),
   };
 }
 
@@ -147,7 +129,7 @@ export async function reconcileDeps(
   store: CheckpointStore,
 ): Promise<ReconcileDeps> {
   const sourceClient = clients.dynamo({ region: s.sourceRegion });
-  const { queueUrl } = s;
+  const enqueue = repairEnqueuer(s, clients.sqs);
   return {
     pair: s.pair,
     origin: s.sourceRegion,
@@ -160,13 +142,7 @@ export async function reconcileDeps(
     totalSegments: s.segments,
     repair: s.repair,
     deleteExtra: s.deleteExtra,
-    ...(queueUrl
-      ? {
-          enqueue: async (envelopes: readonly TableEnvelope[]) => {
-            await enqueueRepairs(clients.sqs(), queueUrl, envelopes, { pair: s.pair });
-          },
-        }
-      : {}),
+    ...(enqueue ? { enqueue } : {}),
     recheckDelayMs: s.recheckDelayMs,
   };
 }

@@ -10,9 +10,15 @@ import { type BucketTargetEnv, type ClientTarget, ENV } from '../contract';
 import { ReadBudget } from '../engine/budget';
 import type { CaptureSink } from '../engine/capture';
 import type { CheckpointStore } from '../engine/checkpoint';
-import { dynamoClient, type Env, jsonEnv, numberEnv, optionalEnv, requiredEnv, sqsClient } from '../engine/clients';
+import { dynamoClient, type Env, jsonEnv, optionalEnv, requiredEnv, sqsClient } from '../engine/clients';
 import type { MessageHandlerOptions } from '../engine/message-handler';
-import { enqueueRepairs } from '../engine/queue';
+import {
+  applierSettings,
+  captureSettings,
+  type ReconcileSettings,
+  reconcileSettingsFromEnv,
+  repairEnqueuer,
+} from '../engine/settings';
 import type { S3CaptureOptions } from './capture';
 import { s3Client } from './clients';
 import { type BucketTarget, copyEnvelopes, copySettingsFromEnv } from './copy';
@@ -37,15 +43,14 @@ export function captureDeps(
   env: Env = process.env,
   clients: BucketClients = lambdaClients,
 ): { options: S3CaptureOptions; sink: CaptureSink } {
+  const { settings, sink } = captureSettings(env, clients.sqs());
   const options: S3CaptureOptions = {
-    pair: requiredEnv(ENV.PAIR_NAME, env),
-    origin: requiredEnv(ENV.ORIGIN_REGION, env),
+    ...settings,
     bucket: requiredEnv(ENV.SOURCE_BUCKET, env),
     prefix: optionalEnv(ENV.PREFIX, env),
     suffix: optionalEnv(ENV.SUFFIX, env),
-    envelopesPerMessage: numberEnv(ENV.ENVELOPES_PER_MESSAGE, 25, env),
   };
-  return { options, sink: { sqs: clients.sqs(), queueUrl: requiredEnv(ENV.QUEUE_URL, env), pack: options } };
+  return { options, sink };
 }
 
 /** The copy function's message handler options: its targets, stores and queues. */
@@ -76,21 +81,15 @@ export function copyDeps(
     settings,
   };
   return {
-    pair: requiredEnv(ENV.PAIR_NAME, env),
-    queueUrl: requiredEnv(ENV.QUEUE_URL, env),
-    dlqUrl: requiredEnv(ENV.DLQ_URL, env),
-    maxAttempts: numberEnv(ENV.MAX_ATTEMPTS, 5, env),
+    ...applierSettings(env, clients.sqs()),
     targets,
-    sqs: clients.sqs(),
     parse: parseS3Body,
     apply: (envelopes, only) => copyEnvelopes(envelopes, only, deps),
   };
 }
 
 /** What an S3 pair's reconcile is set to do (from the function's environment, or the CLI's config). */
-export interface BucketReconcileSettings {
-  readonly pair: string;
-  readonly sourceRegion: string;
+export interface BucketReconcileSettings extends ReconcileSettings {
   readonly sourceBucket: string;
   readonly targets: readonly BucketTargetEnv[];
   readonly prefix?: string;
@@ -98,16 +97,8 @@ export interface BucketReconcileSettings {
   /** Region and name of the pair's state table, whose tombstones repairs read. */
   readonly stateRegion: string;
   readonly stateTable: string;
-  /** The pair queue, where repairs go; required with `repair`. */
-  readonly queueUrl?: string;
-  readonly repair: boolean;
-  readonly deleteExtra: boolean;
-  /** S3 requests per second over the whole run (the config's readRate). */
-  readonly readRate: number;
   /** The checksum the copier asks for, which reconcile compares. */
   readonly checksumAlgorithm: ChecksumAlgorithm;
-  /** Wait before re-reading suspects, so copies already in the pair queue can land. */
-  readonly recheckDelayMs: number;
 }
 
 /** The reconcile function's settings, from its environment. */
@@ -115,20 +106,14 @@ export function reconcileSettings(env: Env = process.env): BucketReconcileSettin
   const prefix = optionalEnv(ENV.PREFIX, env);
   const suffix = optionalEnv(ENV.SUFFIX, env);
   return {
-    pair: requiredEnv(ENV.PAIR_NAME, env),
-    sourceRegion: requiredEnv(ENV.SOURCE_REGION, env),
+    ...reconcileSettingsFromEnv(env),
     sourceBucket: requiredEnv(ENV.SOURCE_BUCKET, env),
     targets: jsonEnv<BucketTargetEnv[]>(ENV.TARGETS, env),
     ...(prefix ? { prefix } : {}),
     ...(suffix ? { suffix } : {}),
     stateRegion: requiredEnv('AWS_REGION', env),
     stateTable: requiredEnv(ENV.STATE_TABLE, env),
-    queueUrl: requiredEnv(ENV.QUEUE_URL, env),
-    repair: optionalEnv(ENV.REPAIR, env) === 'true',
-    deleteExtra: optionalEnv(ENV.DELETE_EXTRA, env) === 'true',
-    readRate: numberEnv(ENV.READ_RATE, 100, env),
     checksumAlgorithm: copySettingsFromEnv(env).checksumAlgorithm,
-    recheckDelayMs: numberEnv(ENV.RECHECK_DELAY_MS, 5000, env),
   };
 }
 
@@ -138,7 +123,7 @@ export function reconcileDeps(
   clients: BucketClients,
   store: CheckpointStore,
 ): S3ReconcileDeps {
-  const { queueUrl } = s;
+  const enqueue = repairEnqueuer(s, clients.sqs);
   return {
     pair: s.pair,
     origin: s.sourceRegion,
@@ -152,12 +137,8 @@ export function reconcileDeps(
     budget: new ReadBudget({ readRate: s.readRate }),
     repair: s.repair,
     deleteExtra: s.deleteExtra,
-    ...(queueUrl
-      ? {
-          enqueue: async (targetId: string, envelopes: readonly S3Envelope[]) => {
-            await enqueueRepairs(clients.sqs(), queueUrl, envelopes, { pair: s.pair, targetId });
-          },
-        }
+    ...(enqueue
+      ? { enqueue: (targetId: string, envelopes: readonly S3Envelope[]) => enqueue(envelopes, targetId) }
       : {}),
     recheckDelayMs: s.recheckDelayMs,
   };

@@ -2,6 +2,7 @@
  * Collects the metrics that handlers print as EMF lines (the local runtime hands each record over), so the
  * demo and the benchmarks can read lag and counts without waiting for CloudWatch aggregation.
  */
+import type { MetricName } from '../../functions/contract';
 
 /** One metric value with its dimensions. */
 export interface MetricPoint {
@@ -34,14 +35,14 @@ export class MetricsCollector {
   }
 
   /** Values of a metric whose dimensions include every given one. */
-  values(name: string, where: Record<string, string> = {}): number[] {
+  values(name: MetricName, where: Record<string, string> = {}): number[] {
     return this.points
       .filter((p) => p.name === name && Object.entries(where).every(([k, v]) => p.dimensions[k] === v))
       .map((p) => p.value);
   }
 
   /** Sum of a metric's values. */
-  sum(name: string, where: Record<string, string> = {}): number {
+  sum(name: MetricName, where: Record<string, string> = {}): number {
     return this.values(name, where).reduce((s, v) => s + v, 0);
   }
 

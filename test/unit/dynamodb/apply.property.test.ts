@@ -8,6 +8,7 @@ import { type ApplyDeps, applyEnvelopes, type TableTarget } from '../../../funct
 import { type AttrMap, canonicalKey } from '../../../functions/dynamodb/attributes';
 import type { TableEnvelope } from '../../../functions/dynamodb/envelope';
 import { streamVersion } from '../../../functions/engine/version';
+import { atLeastOnce, inBatches } from '../../helpers/delivery';
 import { MemorySource, MemoryTarget, MemoryTombstones } from '../../helpers/memory-stores';
 
 const KEYS: AttrMap[] = [{ pk: { S: 'a' } }, { pk: { S: 'b' }, sk: { N: '1' } }, { pk: { S: 'ü ✓' } }];
@@ -66,8 +67,7 @@ describe('apply convergence (property)', () => {
         fc.scheduler(),
         async (ops, duplicatePicks, batchSizes, s) => {
           const { envelopes, finalState } = sourceHistory(ops);
-          // At least once: every envelope, plus duplicates.
-          const deliveries = [...envelopes, ...duplicatePicks.map((p) => envelopes[p % envelopes.length]!)];
+          const deliveries = atLeastOnce(envelopes, duplicatePicks);
           const yieldPoint = () => s.schedule(Promise.resolve());
           const targets = [new MemoryTarget(yieldPoint), new MemoryTarget(yieldPoint)];
           const deps: ApplyDeps & { readonly targets: readonly TableTarget[] } = {
@@ -77,12 +77,7 @@ describe('apply convergence (property)', () => {
             source: new MemorySource(finalState, yieldPoint),
           };
           // Split into batches that apply concurrently; the scheduler picks the order of every step.
-          const batches: TableEnvelope[][] = [];
-          for (let i = 0, b = 0; i < deliveries.length; b++) {
-            const size = batchSizes[b % batchSizes.length]!;
-            batches.push(deliveries.slice(i, i + size));
-            i += size;
-          }
+          const batches = inBatches(deliveries, batchSizes);
           const running = batches.map((batch) =>
             s.schedule(Promise.resolve(batch)).then((b) => applyEnvelopes(b, deps.targets, deps)),
           );

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { converge } from '../../../functions/engine/convergence';
+import { atLeastOnce, inBatches } from '../../helpers/delivery';
 import {
   type MemoryEnvelope,
   MemoryStore,
@@ -54,7 +55,7 @@ describe('engine convergence (property)', () => {
         fc.scheduler(),
         async (ops, duplicatePicks, batchSizes, s) => {
           const { envelopes, finalState } = sourceHistory(ops);
-          const deliveries = [...envelopes, ...duplicatePicks.map((p) => envelopes[p % envelopes.length]!)];
+          const deliveries = atLeastOnce(envelopes, duplicatePicks);
           const yieldPoint = () => s.schedule(Promise.resolve());
           const stores = [new MemoryStore(yieldPoint), new MemoryStore(yieldPoint)];
           const targets = memoryTargets(stores);
@@ -64,12 +65,7 @@ describe('engine convergence (property)', () => {
             tombstones: new MemoryTombstones(yieldPoint),
             concurrency: 4,
           };
-          const batches: MemoryEnvelope[][] = [];
-          for (let i = 0, b = 0; i < deliveries.length; b++) {
-            const size = batchSizes[b % batchSizes.length]!;
-            batches.push(deliveries.slice(i, i + size));
-            i += size;
-          }
+          const batches = inBatches(deliveries, batchSizes);
           const running = batches.map((batch) =>
             s.schedule(Promise.resolve(batch)).then((b) => converge(b, targets, deps)),
           );

@@ -1,0 +1,89 @@
+/**
+ * The settings every pair type's functions read the same way from their environment (the contract's
+ * variables): capture's pair, origin and packing; an applier's queues and attempts; a reconcile run's pair,
+ * repair and pace. Each type's deps.ts adds its own (source, targets, filters) on top.
+ */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ENV } from '../contract';
+import type { CaptureSink } from './capture';
+import { type Env, numberEnv, optionalEnv, requiredEnv } from './clients';
+import { enqueueRepairs } from './queue';
+
+/** What every capture function reads. */
+export interface CaptureSettings {
+  /** Pair name, copied into every envelope. */
+  readonly pair: string;
+  /** Region where capture runs: the envelopes' origin. */
+  readonly origin: string;
+  /** Envelopes packed into one SQS message at most. */
+  readonly envelopesPerMessage: number;
+}
+
+/** Capture's common settings and where it sends. */
+export function captureSettings(env: Env, sqs: SQSClient): { settings: CaptureSettings; sink: CaptureSink } {
+  const settings: CaptureSettings = {
+    pair: requiredEnv(ENV.PAIR_NAME, env),
+    origin: requiredEnv(ENV.ORIGIN_REGION, env),
+    envelopesPerMessage: numberEnv(ENV.ENVELOPES_PER_MESSAGE, 25, env),
+  };
+  return { settings, sink: { sqs, queueUrl: requiredEnv(ENV.QUEUE_URL, env), pack: settings } };
+}
+
+/** What every applier (apply, copy) reads besides its targets: the pair, its queues and the attempts. */
+export function applierSettings(
+  env: Env,
+  sqs: SQSClient,
+): { pair: string; queueUrl: string; dlqUrl: string; maxAttempts: number; sqs: SQSClient } {
+  return {
+    pair: requiredEnv(ENV.PAIR_NAME, env),
+    queueUrl: requiredEnv(ENV.QUEUE_URL, env),
+    dlqUrl: requiredEnv(ENV.DLQ_URL, env),
+    maxAttempts: numberEnv(ENV.MAX_ATTEMPTS, 5, env),
+    sqs,
+  };
+}
+
+/** What every reconcile run is set to do (from the function's environment, or the CLI's config). */
+export interface ReconcileSettings {
+  readonly pair: string;
+  readonly sourceRegion: string;
+  /** The pair queue, where repairs go; required with `repair`. */
+  readonly queueUrl?: string;
+  readonly repair: boolean;
+  readonly deleteExtra: boolean;
+  /** Read units (S3: requests) per second over the whole run. */
+  readonly readRate: number;
+  /** Wait before re-reading suspects, so changes already in the pair queue can land. */
+  readonly recheckDelayMs: number;
+}
+
+/** A reconcile function's common settings, from its environment. */
+export function reconcileSettingsFromEnv(env: Env): ReconcileSettings {
+  return {
+    pair: requiredEnv(ENV.PAIR_NAME, env),
+    sourceRegion: requiredEnv(ENV.SOURCE_REGION, env),
+    queueUrl: requiredEnv(ENV.QUEUE_URL, env),
+    repair: optionalEnv(ENV.REPAIR, env) === 'true',
+    deleteExtra: optionalEnv(ENV.DELETE_EXTRA, env) === 'true',
+    readRate: numberEnv(ENV.READ_RATE, 100, env),
+    recheckDelayMs: numberEnv(ENV.RECHECK_DELAY_MS, 5000, env),
+  };
+}
+
+/**
+ * How a run's repairs reach the pair queue (packed, marked as repairs, restricted to one target when one is
+ * given), or nothing when the settings name no queue (findings are then only reported).
+ */
+export function repairEnqueuer(
+  s: Pick<ReconcileSettings, 'pair' | 'queueUrl'>,
+  sqs: () => SQSClient,
+): ((envelopes: readonly unknown[], targetId?: string) => Promise<void>) | undefined {
+  const { queueUrl } = s;
+  if (!queueUrl) return undefined;
+  return async (envelopes, targetId) => {
+    await enqueueRepairs(sqs(), queueUrl, envelopes, {
+      pair: s.pair,
+      ...(targetId !== undefined ? { targetId } : {}),
+    });
+  };
+}
