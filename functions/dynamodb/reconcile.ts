@@ -344,7 +344,6 @@ export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promi
   const ids = deps.targets.map((t) => t.id);
   const total = deps.totalSegments ?? 4;
   if (deps.repair && !deps.enqueue) throw new ReconcileConfigError('repair is on but no enqueue function was given');
-  if (new Set(ids).size !== ids.length) throw new ReconcileConfigError(`target ids repeat: ${ids.join(', ')}`);
   if (deps.keyNames.length === 0) throw new ReconcileConfigError('keyNames must name the key attributes');
   const now = deps.now ?? Date.now;
   return runCheckpointed(

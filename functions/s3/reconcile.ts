@@ -362,7 +362,6 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
   const ids = deps.targets.map((t) => t.id);
   if (deps.repair && !deps.enqueue) throw new ReconcileConfigError('repair is on but no enqueue function was given');
   if (deps.repair && !deps.tombstones) throw new ReconcileConfigError('repair is on but no tombstone reader was given');
-  if (new Set(ids).size !== ids.length) throw new ReconcileConfigError(`target ids repeat: ${ids.join(', ')}`);
   const ctx: Ctx = {
     deps,
     source: paced(deps.source, deps.budget),
