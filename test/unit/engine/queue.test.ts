@@ -8,7 +8,22 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { buildEnvelopes, type CaptureOptions } from '../../../functions/dynamodb/capture';
 import { parseTableBody } from '../../../functions/dynamodb/envelope';
 import { buildRepairEnvelopes } from '../../../functions/dynamodb/repair';
-import { enqueueRepairs, packMessages, planBatches, planMessage, SQS_MAX_BYTES } from '../../../functions/engine/queue';
+import {
+  ATTEMPT_ATTR,
+  deadLetterRequest,
+  ERROR_ATTR,
+  ERROR_NAME_ATTR,
+  enqueueRepairs,
+  PAIR_ATTR,
+  packMessages,
+  planBatches,
+  planMessage,
+  REPAIR_ATTR,
+  resendDelaySeconds,
+  resendRequest,
+  SQS_MAX_BYTES,
+  TARGET_ATTR,
+} from '../../../functions/engine/queue';
 import { buildS3Envelopes, type S3CaptureOptions } from '../../../functions/s3/capture';
 import { parseS3Body } from '../../../functions/s3/envelope';
 import { envelope, streamRecord } from '../../helpers/factories';
@@ -197,5 +212,51 @@ describe('enqueueRepairs', () => {
       requests: 0,
     });
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+});
+
+describe('re-send and dead-letter requests', () => {
+  it('re-sends to one target with a backoff of 2^attempt seconds, at most 15 minutes, keeping the repair mark', () => {
+    expect(resendDelaySeconds(0)).toBe(1);
+    expect(resendDelaySeconds(3)).toBe(8);
+    expect(resendDelaySeconds(20)).toBe(900);
+    const e = envelope({ key, seq: 1 });
+    expect(resendRequest('https://q', { envelopes: [e], targetId: 't1', attempt: 2, repair: true })).toEqual({
+      QueueUrl: 'https://q',
+      MessageBody: JSON.stringify(e),
+      DelaySeconds: 4,
+      MessageAttributes: {
+        [TARGET_ATTR]: { DataType: 'String', StringValue: 't1' },
+        [ATTEMPT_ATTR]: { DataType: 'Number', StringValue: '2' },
+        [REPAIR_ATTR]: { DataType: 'String', StringValue: 'true' },
+      },
+    });
+    // Several envelopes travel as an array, one as an object (what capture sends too).
+    expect(resendRequest('https://q', { envelopes: [e, e], targetId: 't1', attempt: 1 }).MessageBody).toBe(
+      JSON.stringify([e, e]),
+    );
+  });
+
+  it('dead-letters a body with its pair, target, reason, error name and attempts', () => {
+    expect(
+      deadLetterRequest('https://dlq', {
+        body: 'b',
+        pair: 'orders',
+        targetId: 'eu-west-1/orders',
+        reason: 'ValidationException: too big',
+        errorName: 'ValidationException',
+        attempt: 1,
+      }),
+    ).toEqual({
+      QueueUrl: 'https://dlq',
+      MessageBody: 'b',
+      MessageAttributes: {
+        [PAIR_ATTR]: { DataType: 'String', StringValue: 'orders' },
+        [TARGET_ATTR]: { DataType: 'String', StringValue: 'eu-west-1/orders' },
+        [ERROR_ATTR]: { DataType: 'String', StringValue: 'ValidationException: too big' },
+        [ERROR_NAME_ATTR]: { DataType: 'String', StringValue: 'ValidationException' },
+        [ATTEMPT_ATTR]: { DataType: 'Number', StringValue: '1' },
+      },
+    });
   });
 });
