@@ -33,8 +33,10 @@ export const ENV = {
   PREFIX: 'PREFIX',
   /** An S3 pair's key suffix filter. */
   SUFFIX: 'SUFFIX',
-  /** Attempts of an envelope before apply/copy dead-letters it. */
+  /** Attempts an envelope gets at least before apply/copy dead-letters it. */
   MAX_ATTEMPTS: 'MAX_ATTEMPTS',
+  /** Seconds apply/copy retry transient failures (an unavailable region or service) from the first failure. */
+  RETRY_FOR_SECONDS: 'RETRY_FOR_SECONDS',
   /** Envelopes capture packs into one SQS message at most. */
   ENVELOPES_PER_MESSAGE: 'ENVELOPES_PER_MESSAGE',
   /** Copy: objects larger than this many bytes are copied in parts. */

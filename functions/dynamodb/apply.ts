@@ -42,6 +42,7 @@ export type ApplyResult = ConvergenceResult<TableEnvelope>;
 /** The key space of a table pair: canonical keys, images from the envelope or the source. */
 export function tableKeySpace(deps: Pick<ApplyDeps, 'source' | 'filter'>): KeySpace<TableEnvelope, AttrMap> {
   return {
+    service: 'dynamodb',
     keyId: (e) => canonicalKey(e.key),
     tombstoneHash: (e) => keyHash(e.key),
     async preparePut(e) {

@@ -51,6 +51,8 @@ export interface ConvergenceTarget<E, P> {
 
 /** What the algorithm needs to know of a pair type's keys and source. */
 export interface KeySpace<E, P> {
+  /** The service the source and the targets are (`dynamodb`, `s3`), for the reasons of failures. */
+  readonly service: string;
   /** Identity of an envelope's key: equal exactly for the changes of one key. */
   keyId(envelope: E): string;
   /** The key's hash in the pair's state table (tombstones). */
@@ -99,6 +101,8 @@ export interface FailedEnvelope<E> {
   readonly envelope: E;
   readonly error: unknown;
   readonly poison: boolean;
+  /** What failed: `target <id> (<service>)`, `source (<service>)` or `state table (dynamodb)`. */
+  readonly site?: string;
 }
 
 /** Per-target result of applying a set of envelopes. */
@@ -150,11 +154,13 @@ export async function converge<E extends Envelope, P>(
   const staleOnAll = (e: E) => {
     for (const r of result.values()) r.stale.push(e);
   };
-  const failOnAll = (e: E, error: unknown) => {
-    for (const r of result.values()) r.failed.push({ envelope: e, error, poison: keys.isPoison(error) });
+  const SOURCE = `source (${keys.service})`;
+  const STATE = 'state table (dynamodb)';
+  const failOnAll = (e: E, error: unknown, site: string) => {
+    for (const r of result.values()) r.failed.push({ envelope: e, error, poison: keys.isPoison(error), site });
   };
-  const fail = (t: ConvergenceTarget<E, P>, e: E, error: unknown) =>
-    result.get(t.id)!.failed.push({ envelope: e, error, poison: keys.isPoison(error) });
+  const fail = (t: ConvergenceTarget<E, P>, e: E, error: unknown, site = `target ${t.id} (${keys.service})`) =>
+    result.get(t.id)!.failed.push({ envelope: e, error, poison: keys.isPoison(error), site });
   const record = (t: ConvergenceTarget<E, P>, e: E, outcome: PutOutcome, payload?: P) => {
     const r = result.get(t.id)!;
     if (outcome.outcome === 'stale') {
@@ -186,9 +192,14 @@ export async function converge<E extends Envelope, P>(
           staleOnAll(e);
           return;
         }
+      } catch (error) {
+        failOnAll(e, error, SOURCE);
+        return;
+      }
+      try {
         await deps.tombstones.record(keys.tombstoneHash(e), e.version);
       } catch (error) {
-        failOnAll(e, error);
+        failOnAll(e, error, STATE);
         return;
       }
       await mapLimit(targets, limit, async (t) => {
@@ -204,7 +215,7 @@ export async function converge<E extends Envelope, P>(
     try {
       payload = await keys.preparePut(e);
     } catch (error) {
-      failOnAll(e, error);
+      failOnAll(e, error, SOURCE);
       return;
     }
     if (payload === undefined) {
@@ -232,7 +243,9 @@ export async function converge<E extends Envelope, P>(
     tombs = await deps.tombstones.newest([...new Set(toCheck.map((w) => keys.tombstoneHash(w.envelope)))]);
   } catch (error) {
     // Without the check the puts cannot be trusted: retry them all (a retry is a no-op plus the check).
-    for (const w of toCheck) for (const id of w.outcomes.keys()) fail(targetById(targets, id), w.envelope, error);
+    for (const w of toCheck) {
+      for (const id of w.outcomes.keys()) fail(targetById(targets, id), w.envelope, error, STATE);
+    }
     return result;
   }
   await mapLimit(toCheck, limit, async (w) => {

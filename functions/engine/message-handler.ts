@@ -9,19 +9,23 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { RetryableApplyError, reasonOf } from './errors';
+import { CircuitBreakers, type CircuitOpenError } from './circuit';
+import { errorSummary, isTransient, RetryableApplyError, reasonOf } from './errors';
 import { logger } from './logger';
 import { addMetric, metricsFor } from './metrics';
 import {
   ALL_TARGETS,
   ATTEMPT_ATTR,
   deadLetterRequest,
+  failureReason,
   planMessage,
   REPAIR_ATTR,
   resendRequest,
+  SINCE_ATTR,
   TARGET_ATTR,
   type TargetFailures,
 } from './queue';
+import type { RetryPolicy } from './retry';
 
 /** One envelope applied to a target, with what the metrics need. */
 export interface AppliedResult {
@@ -45,7 +49,8 @@ export interface MessageHandlerOptions<E, T extends { readonly id: string }> {
   readonly pair: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
-  readonly maxAttempts: number;
+  /** How failed envelopes are retried (engine/retry.ts). */
+  readonly retry: RetryPolicy;
   readonly targets: readonly T[];
   readonly sqs: SQSClient;
   /** Parses a message body, throwing for a body that can never be applied. */
@@ -61,6 +66,7 @@ export function messageHandler<E, T extends { readonly id: string }>(
   const metrics = new Map<string, Metrics>(o.targets.map((t) => [t.id, metricsFor({ Pair: o.pair, Target: t.id })]));
   const pairMetrics = metricsFor({ Pair: o.pair });
   const processor = new BatchProcessor(EventType.SQS);
+  const breakers = new CircuitBreakers();
   logger.appendKeys({ pair: o.pair });
 
   const emit = (result: ReadonlyMap<string, TargetOutcome<E>>, repair: boolean) => {
@@ -137,19 +143,63 @@ export function messageHandler<E, T extends { readonly id: string }>(
       return;
     }
     const repair = record.messageAttributes[REPAIR_ATTR]?.stringValue === 'true';
-    const result = await o.apply(envelopes, targets);
-    emit(result, repair);
-    const plan = planMessage(envelopes, result, attempt, o.maxAttempts);
-    if (plan.retryWhole) {
-      const first = [...result.values()].flatMap((r) => r.failed)[0];
-      throw new RetryableApplyError(
-        `every envelope failed (attempt ${attempt}): ${reasonOf(first?.error)}`,
-        first?.error,
-      );
+    const sinceText = record.messageAttributes[SINCE_ATTR]?.stringValue;
+    const now = Date.now();
+    // Targets whose circuit is open are not tried: their envelopes fail with the circuit's reason.
+    const open = new Map<string, CircuitOpenError>();
+    for (const t of targets) {
+      const err = breakers.openError(t.id);
+      if (err) open.set(t.id, err);
     }
+    const tried = targets.filter((t) => !open.has(t.id));
+    const applied = tried.length > 0 ? await o.apply(envelopes, tried) : new Map<string, TargetOutcome<E>>();
+    const result = new Map<string, TargetOutcome<E>>(applied);
+    for (const [id, error] of open) {
+      result.set(id, {
+        applied: [],
+        stale: [],
+        failed: envelopes.map((envelope) => ({ envelope, error, poison: false, site: `target ${id}` })),
+      });
+    }
+    emit(result, repair);
+    for (const [id, r] of applied) {
+      const everyWriteFailed = r.applied.length === 0 && r.stale.length === 0 && r.failed.length > 0;
+      if (everyWriteFailed && r.failed.every((f) => !f.poison && isTransient(f.error))) {
+        breakers.record(id, { ok: false, reason: failureReason(r.failed[0]!) });
+      } else if (!everyWriteFailed) breakers.record(id, { ok: true });
+    }
+    const plan = planMessage(
+      envelopes,
+      result,
+      { attempt, now, ...(sinceText !== undefined ? { since: Number(sinceText) } : {}) },
+      o.retry,
+    );
+    const since = sinceText !== undefined ? Number(sinceText) : now;
     for (const r of plan.resend) {
-      await send(resendRequest(o.queueUrl, { envelopes: r.envelopes, targetId: r.targetId, attempt, repair }));
-      logger.warn('re-sent failed envelopes', { target: r.targetId, envelopes: r.envelopes.length, attempt });
+      // A message that was meant for one target stays meant for it.
+      const targetId = r.targetId ?? only;
+      try {
+        await send(
+          resendRequest(o.queueUrl, {
+            envelopes: r.envelopes,
+            ...(targetId !== undefined ? { targetId } : {}),
+            attempt,
+            since,
+            delaySeconds: r.delaySeconds,
+            repair,
+          }),
+        );
+      } catch (err) {
+        // The pair queue is out of reach: SQS delivers the whole message again after its visibility timeout.
+        throw new RetryableApplyError(`re-send of ${r.envelopes.length} envelope(s) failed: ${errorSummary(err)}`, err);
+      }
+      logger.warn('re-sent failed envelopes', {
+        target: targetId ?? ALL_TARGETS,
+        envelopes: r.envelopes.length,
+        attempt,
+        delaySeconds: r.delaySeconds,
+        reason: r.reason,
+      });
     }
     for (const d of plan.deadLetter) {
       const body = JSON.stringify(d.envelopes);

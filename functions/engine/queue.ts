@@ -11,7 +11,8 @@ import type {
 } from '@aws-sdk/client-sqs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { byteLength } from './envelope';
-import { nameOf, reasonOf } from './errors';
+import { errorSummary, isTransient, nameOf, reasonOf } from './errors';
+import { backoffSeconds, humanDuration, type RetryPolicy, retriesExhausted } from './retry';
 
 /** SQS's limit for one message, and for the sum of the messages of one SendMessageBatch call. */
 export const SQS_MAX_BYTES = 262_144;
@@ -152,6 +153,8 @@ export async function sendMessages(
 export const TARGET_ATTR = 'rep-target';
 /** Attempts made before this message was (re-)sent. */
 export const ATTEMPT_ATTR = 'rep-attempt';
+/** Re-sends: when the envelopes first failed (epoch ms); the retry policy's retryFor counts from it. */
+export const SINCE_ATTR = 'rep-since';
 /** Dead letters: the last error's message. */
 export const ERROR_ATTR = 'rep-error';
 /** Dead letters: the last error's name. */
@@ -195,56 +198,85 @@ export function deadLetterRequest(dlqUrl: string, d: DeadLetter): SendMessageCom
   };
 }
 
-/** Backoff of a re-send: 2^attempt seconds, at most SQS's 15 minutes. */
-export function resendDelaySeconds(attempt: number): number {
-  return Math.min(900, 2 ** Math.max(0, attempt));
-}
-
-/** The SendMessage request that re-sends failed envelopes for one target, with backoff. */
+/** The SendMessage request that re-sends failed envelopes, restricted to one target when given, after a delay. */
 export function resendRequest(
   queueUrl: string,
-  r: { envelopes: readonly unknown[]; targetId: string; attempt: number; repair?: boolean },
+  r: {
+    envelopes: readonly unknown[];
+    /** The one target the re-send is meant for; absent: every target of the pair. */
+    targetId?: string;
+    attempt: number;
+    /** When the envelopes first failed (epoch ms): retryFor counts from it. */
+    since: number;
+    delaySeconds: number;
+    repair?: boolean;
+  },
 ): SendMessageCommandInput {
   return {
     QueueUrl: queueUrl,
     MessageBody: r.envelopes.length === 1 ? JSON.stringify(r.envelopes[0]) : JSON.stringify(r.envelopes),
-    DelaySeconds: resendDelaySeconds(r.attempt),
+    DelaySeconds: r.delaySeconds,
     MessageAttributes: {
-      [TARGET_ATTR]: { DataType: 'String', StringValue: r.targetId },
+      ...(r.targetId !== undefined ? { [TARGET_ATTR]: { DataType: 'String', StringValue: r.targetId } } : {}),
       [ATTEMPT_ATTR]: { DataType: 'Number', StringValue: String(r.attempt) },
+      [SINCE_ATTR]: { DataType: 'Number', StringValue: String(r.since) },
       ...(r.repair ? { [REPAIR_ATTR]: { DataType: 'String', StringValue: 'true' } } : {}),
     },
   };
 }
 
-/** What to do with one SQS message after applying its envelopes (of either pair type). */
+/** What to do with one SQS message after applying its envelopes (of any pair type). */
 export interface MessagePlan<E> {
   /** Send to the DLQ: per target, the envelopes and the reason. */
   readonly deadLetter: { targetId: string; envelopes: E[]; reason: string; errorName: string }[];
-  /** Re-send to the pair queue, restricted to one target, with only the envelopes that failed there. */
-  readonly resend: { targetId: string; envelopes: E[] }[];
-  /** Every envelope failed on every target for a retryable reason: let SQS redeliver the message as it is. */
-  readonly retryWhole: boolean;
+  /**
+   * Re-send to the pair queue, after `delaySeconds`, with only the envelopes that failed: restricted to one
+   * target, or (`targetId` absent) to the targets the message was meant for, when every envelope failed on
+   * every one of them.
+   */
+  readonly resend: { targetId?: string; envelopes: E[]; delaySeconds: number; reason: string }[];
 }
 
 /** The failures of one target, as {@link planMessage} reads them. */
 export interface TargetFailures<E> {
-  readonly failed: readonly { readonly envelope: E; readonly error: unknown; readonly poison: boolean }[];
+  readonly failed: readonly {
+    readonly envelope: E;
+    readonly error: unknown;
+    readonly poison: boolean;
+    readonly site?: string;
+  }[];
+}
+
+/** Where a message is in its retries. */
+export interface AttemptState {
+  /** Attempts made, this one included. */
+  readonly attempt: number;
+  /** When its envelopes first failed (epoch ms); absent before the first failure. */
+  readonly since?: number;
+  /** Now (epoch ms). */
+  readonly now: number;
+}
+
+/** The reason of a failure: what failed (site) and what it said. */
+export function failureReason(f: { readonly error: unknown; readonly site?: string }): string {
+  return f.site ? `${f.site}: ${errorSummary(f.error)}` : errorSummary(f.error);
 }
 
 /**
- * Decides a message's fate from its apply (or copy) result. Poison goes to the DLQ at once; retryable
- * failures are retried until `attempt` reaches `maxAttempts`, then dead-lettered with the last reason. A
- * partly failed message is re-sent with only its failed envelopes, per failed target, so successes are not
- * repeated.
+ * Decides a message's fate from its apply (or copy) result under the retry policy (engine/retry.ts): poison
+ * goes to the DLQ at once; retryable failures are re-sent with backoff until their retries are exhausted, then
+ * dead-lettered with the attempts, how long they failed, and the last error. A partly failed message is
+ * re-sent with only its failed envelopes, per failed target, so successes are not repeated.
  */
 export function planMessage<E>(
   envelopes: readonly E[],
   result: ReadonlyMap<string, TargetFailures<E>>,
-  attempt: number,
-  maxAttempts: number,
+  state: AttemptState,
+  policy: RetryPolicy,
 ): MessagePlan<E> {
-  const plan: MessagePlan<E> = { deadLetter: [], resend: [], retryWhole: false };
+  const plan = { deadLetter: [] as MessagePlan<E>['deadLetter'], resend: [] as MessagePlan<E>['resend'] };
+  const failingForMs = state.now - (state.since ?? state.now);
+  const delaySeconds = backoffSeconds(state.attempt, policy);
   let retryableCount = 0;
   for (const [targetId, r] of result) {
     const poison = r.failed.filter((f) => f.poison);
@@ -253,26 +285,34 @@ export function planMessage<E>(
       plan.deadLetter.push({
         targetId,
         envelopes: poison.map((f) => f.envelope),
-        reason: reasonOf(poison[0]!.error),
+        reason: failureReason(poison[0]!),
         errorName: nameOf(poison[0]!.error) ?? 'Error',
       });
     }
     if (retryable.length === 0) continue;
     retryableCount += retryable.length;
-    if (attempt >= maxAttempts) {
+    const last = retryable[0]!;
+    const transient = retryable.every((f) => isTransient(f.error));
+    if (retriesExhausted({ attempt: state.attempt, transient, failingForMs }, policy)) {
       plan.deadLetter.push({
         targetId,
         envelopes: retryable.map((f) => f.envelope),
-        reason: `attempts exhausted (${attempt} of ${maxAttempts}); last error: ${reasonOf(retryable[0]!.error)}`,
-        errorName: nameOf(retryable[0]!.error) ?? 'Error',
+        reason: `attempts exhausted (${state.attempt} of ${policy.maxAttempts}, failing for ${humanDuration(failingForMs)}${transient ? `, retryFor ${humanDuration(policy.retryForMs)}` : ''}); last error: ${failureReason(last)}`,
+        errorName: nameOf(last.error) ?? 'Error',
       });
     } else {
-      plan.resend.push({ targetId, envelopes: retryable.map((f) => f.envelope) });
+      plan.resend.push({
+        targetId,
+        envelopes: retryable.map((f) => f.envelope),
+        delaySeconds,
+        reason: failureReason(last),
+      });
     }
   }
+  // Every envelope failed on every target: one re-send serves them all (as the message was addressed).
   const everyPairFailed = retryableCount === envelopes.length * result.size;
-  if (plan.resend.length > 0 && plan.deadLetter.length === 0 && everyPairFailed) {
-    return { deadLetter: [], resend: [], retryWhole: true };
+  if (plan.resend.length === result.size && result.size > 1 && plan.deadLetter.length === 0 && everyPairFailed) {
+    return { deadLetter: [], resend: [{ envelopes: [...envelopes], delaySeconds, reason: plan.resend[0]!.reason }] };
   }
   return plan;
 }

@@ -8,6 +8,7 @@ import { ENV } from '../contract';
 import type { CaptureSink } from './capture';
 import { type Env, numberEnv, optionalEnv, requiredEnv } from './clients';
 import { enqueueRepairs } from './queue';
+import type { RetryPolicy } from './retry';
 
 /** What every capture function reads. */
 export interface CaptureSettings {
@@ -29,16 +30,22 @@ export function captureSettings(env: Env, sqs: SQSClient): { settings: CaptureSe
   return { settings, sink: { sqs, queueUrl: requiredEnv(ENV.QUEUE_URL, env), pack: settings } };
 }
 
-/** What every applier (apply, copy) reads besides its targets: the pair, its queues and the attempts. */
+/** Seconds transient failures are retried when the environment does not say: a day. */
+export const DEFAULT_RETRY_FOR_SECONDS = 86_400;
+
+/** What every applier (apply, copy) reads besides its targets: the pair, its queues and its retry policy. */
 export function applierSettings(
   env: Env,
   sqs: SQSClient,
-): { pair: string; queueUrl: string; dlqUrl: string; maxAttempts: number; sqs: SQSClient } {
+): { pair: string; queueUrl: string; dlqUrl: string; retry: RetryPolicy; sqs: SQSClient } {
   return {
     pair: requiredEnv(ENV.PAIR_NAME, env),
     queueUrl: requiredEnv(ENV.QUEUE_URL, env),
     dlqUrl: requiredEnv(ENV.DLQ_URL, env),
-    maxAttempts: numberEnv(ENV.MAX_ATTEMPTS, 5, env),
+    retry: {
+      maxAttempts: numberEnv(ENV.MAX_ATTEMPTS, 5, env),
+      retryForMs: numberEnv(ENV.RETRY_FOR_SECONDS, DEFAULT_RETRY_FOR_SECONDS, env) * 1000,
+    },
     sqs,
   };
 }

@@ -377,6 +377,7 @@ export const OBJECT_TOMBSTONE_PREFIX = 's3tomb#';
  */
 export function objectKeySpace(deps: Pick<CopyDeps, 'source' | 'settings'>): KeySpace<S3Envelope, CopyPayload> {
   return {
+    service: 's3',
     keyId: (e) => e.key.key,
     tombstoneHash: (e) => s3KeyHash(e.key.key),
     // The source has the key again: a newer put exists (its event follows), or only a non-current version was

@@ -26,7 +26,7 @@ import {
   type TableTargetEnv,
 } from '../../functions/contract';
 import type { ReconcileConfig } from '../config';
-import type { CommonPairOptions } from '../pair-types/common-schema';
+import { type CommonPairOptions, durationSeconds } from '../pair-types/common-schema';
 import { type PairAlarmOptions, PairMonitoring } from './monitoring';
 import { CAPTURE_TIMEOUT, createStateTable, PAIR_TAG } from './pair-common';
 import { PairQueue } from './pair-queue';
@@ -205,6 +205,7 @@ export abstract class ReplicationPair extends Construct {
         [ENV.STATE_TABLE]: this.stateTable.tableName,
         [ENV.SOURCE_REGION]: Stack.of(this).region,
         [ENV.MAX_ATTEMPTS]: String(this.options.maxAttempts),
+        [ENV.RETRY_FOR_SECONDS]: String(durationSeconds(this.options.retryFor)),
         [ENV.TARGETS]: JSON.stringify(spec.targets),
         ...spec.environment,
       },

@@ -66,12 +66,39 @@ export const pairNameSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must start with a-z and hold 1-40 characters of a-z 0-9 -');
 
+const DURATION_UNITS = { s: 1, min: 60, h: 3600, d: 86_400 } as const;
+
+/** The longest `retryFor`: the pair queue keeps a message 14 days, and a day is kept as a margin. */
+export const MAX_RETRY_FOR_SECONDS = 13 * 86_400;
+
+/** Seconds of a duration such as `90s`, `30min`, `24h` or `2d` (the shape {@link durationSchema} checks). */
+export function durationSeconds(text: string): number {
+  const m = /^(\d+)(s|min|h|d)$/.exec(text);
+  if (!m) throw new Error(`not a duration (given "${text}"): use a whole number and s, min, h or d, e.g. "24h"`);
+  return Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
+}
+
+/** A duration of at most {@link MAX_RETRY_FOR_SECONDS}: a whole number and a unit, `90s`, `30min`, `24h`, `2d`. */
+export const retryForSchema = z
+  .string()
+  .regex(/^\d+(s|min|h|d)$/, 'must be a whole number and a unit: s, min, h or d (e.g. "24h")')
+  .refine(
+    // The regex above reports a malformed duration; zod runs this check too, so it must not throw.
+    (v) => !/^\d+(s|min|h|d)$/.test(v) || durationSeconds(v) <= MAX_RETRY_FOR_SECONDS,
+    'must be at most 13d: the pair queue keeps a message 14 days, and a day is kept as a margin',
+  );
+
 /** Options that every pair type shares: how envelopes travel from capture to apply (or copy). */
 export const commonOptionShape = {
   /** SQS messages per apply (or copy) invocation. */
   applyBatchSize: z.int().min(1).max(10).optional(),
-  /** Attempts of an envelope before it is dead-lettered with its last error. */
+  /** Attempts an envelope gets at least before it is dead-lettered with its last error. */
   maxAttempts: z.int().min(1).max(50).optional(),
+  /**
+   * How long transient failures (throttling, 5xx, timeouts, resets, access denied: a target region or service
+   * that is unavailable) are retried, from an envelope's first failure, before it is dead-lettered.
+   */
+  retryFor: retryForSchema.optional(),
   /** Envelopes packed into one SQS message at most. */
   envelopesPerMessage: z.int().min(1).max(500).optional(),
   /** Concurrent apply (or copy) invocations at most (Lambda SQS maximum concurrency). */
@@ -85,6 +112,7 @@ export type CommonPairOptions = z.output<z.ZodObject<typeof commonOptionShape>>;
 export const COMMON_PAIR_DEFAULTS: Required<CommonPairOptions> = {
   applyBatchSize: 10,
   maxAttempts: 5,
+  retryFor: '24h',
   envelopesPerMessage: 25,
   applyConcurrency: 10,
 };

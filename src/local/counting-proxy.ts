@@ -125,9 +125,11 @@ function forward(req: IncomingMessage, res: ServerResponse, target: URL, counts:
       upstreamRes.pipe(res);
     },
   );
-  upstream.on('error', (err) => {
-    if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-    res.end(`counting proxy: ${err.message}`);
+  // A reset or refusal upstream is passed on as what it is: the client's connection is reset too, as it would be
+  // without the proxy. A made-up 502 with a text body would reach the SDK as a parse error of that text.
+  upstream.on('error', () => {
+    req.unpipe(upstream);
+    res.destroy();
   });
   req.on('data', (chunk: Buffer) => {
     if (needsBody) chunks.push(chunk);

@@ -14,7 +14,6 @@ import {
   type AttributeValue as StreamAttributeValue,
 } from '@aws-sdk/client-dynamodb-streams';
 import {
-  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueUrlCommand,
   type Message,
@@ -515,6 +514,9 @@ export function toLambdaSqsRecord(message: Message, queueArn: string): Record<st
   };
 }
 
+/** Attempts of a DeleteMessageBatch before its messages are left to their visibility timeout. */
+const DELETE_ATTEMPTS = 5;
+
 /** Counters of a queue mapping. */
 export interface SqsPollerStats {
   batches: number;
@@ -525,12 +527,11 @@ export interface SqsPollerStats {
 
 /**
  * Polls an SQS queue for one mapping with `workers` concurrent pollers: ReceiveMessage (batch size,
- * batching window, long polls of 1 s), invoke, DeleteMessageBatch of what succeeded, and for what failed
- * ChangeMessageVisibility to `failedVisibilitySeconds`.
- *
- * That last step is the one deliberate difference from Lambda, which leaves a failed message invisible
- * for the queue's whole visibility timeout: locally retries come after a couple of seconds. Redrive to
- * the queue's DLQ after maxReceiveCount is moto's own, on receive.
+ * batching window, long polls of 1 s), invoke, DeleteMessageBatch of what succeeded, and nothing for what
+ * failed: as with Lambda, a failed message comes back once its visibility timeout (the queue's, or what the
+ * function set with ChangeMessageVisibility) has passed. Tests that need fast retries give their queues short
+ * visibility timeouts; the runtime has no special case. Redrive to the queue's DLQ after maxReceiveCount is
+ * moto's own, on receive.
  */
 export class SqsPoller implements Poller {
   /** Counters since start. */
@@ -543,7 +544,6 @@ export class SqsPoller implements Poller {
   constructor(
     private readonly deps: PollerDeps,
     private readonly workers: number,
-    private readonly failedVisibilitySeconds: number,
   ) {
     this.queueRegion = deps.mapping.eventSourceArn.split(':')[3] ?? deps.mapping.region;
   }
@@ -621,21 +621,8 @@ export class SqsPoller implements Poller {
     const succeeded = batch.filter((m) => !failedIds.has(m.MessageId ?? ''));
     const failed = batch.filter((m) => failedIds.has(m.MessageId ?? ''));
     if (succeeded.length > 0) await this.deleteMessages(queueUrl, succeeded);
-    if (failed.length > 0) {
-      this.stats.messagesFailed += failed.length;
-      for (let i = 0; i < failed.length; i += 10) {
-        await sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: failed.slice(i, i + 10).map((m, j) => ({
-              Id: String(j),
-              ReceiptHandle: m.ReceiptHandle,
-              VisibilityTimeout: this.failedVisibilitySeconds,
-            })),
-          }),
-        );
-      }
-    }
+    // What failed stays invisible until its visibility timeout passes, then SQS delivers it again.
+    this.stats.messagesFailed += failed.length;
   }
 
   /** Message ids to leave on the queue: all of them on an error or an invalid partial response. */
@@ -650,18 +637,32 @@ export class SqsPoller implements Poller {
     return first === 0 && ![...named].every((id) => ids.includes(id)) ? new Set(ids) : named;
   }
 
+  /**
+   * Deletes messages as Lambda does after a successful invocation, retrying what fails (the whole call, or the
+   * entries SQS reports failed) a few times with backoff: a message whose delete is lost comes back after its
+   * visibility timeout and is applied again.
+   */
   private async deleteMessages(queueUrl: string, messages: Message[]): Promise<void> {
     const sqs = this.deps.sqs(this.queueRegion);
     for (let i = 0; i < messages.length; i += 10) {
-      const out = await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-      this.stats.messagesDeleted += out.Successful?.length ?? 0;
-      for (const failure of out.Failed ?? []) {
-        this.deps.log(`${this.label} delete failed: ${failure.Code} ${failure.Message}`);
+      let pending = messages.slice(i, i + 10);
+      for (let attempt = 1; pending.length > 0; attempt += 1) {
+        const entries = pending.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle }));
+        let failedIds: Set<string>;
+        try {
+          const out = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+          this.stats.messagesDeleted += out.Successful?.length ?? 0;
+          failedIds = new Set((out.Failed ?? []).map((f) => f.Id ?? ''));
+          for (const failure of out.Failed ?? []) {
+            this.deps.log(`${this.label} delete failed (attempt ${attempt}): ${failure.Code} ${failure.Message}`);
+          }
+        } catch (err) {
+          this.deps.log(`${this.label} delete failed (attempt ${attempt}): ${(err as Error).message}`);
+          failedIds = new Set(entries.map((e) => e.Id));
+        }
+        pending = pending.filter((_, j) => failedIds.has(String(j)));
+        if (pending.length === 0 || attempt >= DELETE_ATTEMPTS) break;
+        await sleep(backoff(attempt));
       }
     }
   }

@@ -62,11 +62,6 @@ export interface LocalRuntimeOptions {
   readonly log?: (line: string) => void;
   /** Called for every EMF record a handler prints (after it is sent to CloudWatch). @default - none */
   readonly onMetrics?: (emf: EmfRecord, fn: FunctionInfo) => void;
-  /**
-   * Visibility timeout given to SQS messages a function failed, so they come back quickly locally (Lambda
-   * leaves them for the queue's visibility timeout). @default 2
-   */
-  readonly failedMessageVisibilitySeconds?: number;
   /** Concurrent pollers per SQS mapping (Lambda starts with five). @default 2 */
   readonly sqsWorkersPerMapping?: number;
   /** Most concurrent invocations of one function. @default 8 */
@@ -420,7 +415,7 @@ export class LocalRuntime {
     if (mapping.kind === 'dynamodb') {
       poller = new DynamoDbStreamPoller(deps, this.client(DynamoDBStreamsClient, mapping.region, this.opts.endpoint));
     } else if (mapping.kind === 'sqs') {
-      poller = new SqsPoller(deps, this.opts.sqsWorkersPerMapping ?? 2, this.opts.failedMessageVisibilitySeconds ?? 2);
+      poller = new SqsPoller(deps, this.opts.sqsWorkersPerMapping ?? 2);
     } else {
       this.log(`[runtime] mapping ${where}: source ${mapping.eventSourceArn} is not supported locally`);
       return;

@@ -136,7 +136,11 @@ describe('DynamoDB replication on the local cloud', () => {
       }),
     );
     const reasons = (msgs.Messages ?? []).map((m) => m.MessageAttributes?.['rep-error']?.StringValue);
-    expect(reasons).toContain('ValidationException: Item size has exceeded the maximum allowed size');
+    // Each names what failed (the target and its service) and what the target said (code and HTTP status).
+    expect(reasons).toContain(
+      'target eu-west-1/e2e-orders (dynamodb): ValidationException (HTTP 400): Item size has exceeded the maximum allowed size',
+    );
+    for (const r of reasons) expect(r).toMatch(/^target \S+ \(dynamodb\): ValidationException \(HTTP 400\): Item size/);
     const targets = (msgs.Messages ?? []).map((m) => m.MessageAttributes?.['rep-target']?.StringValue).sort();
     expect(targets).toEqual(['ap-northeast-1/e2e-orders-replica', 'eu-west-1/e2e-orders']);
     const body = JSON.parse(msgs.Messages![0]!.Body!);

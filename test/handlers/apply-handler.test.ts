@@ -33,6 +33,8 @@ beforeAll(async () => {
   vi.stubEnv('SOURCE_REGION', 'us-east-1');
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('MAX_ATTEMPTS', '3');
+  // Transient failures are dead-lettered after MAX_ATTEMPTS here; the retryFor window has tests of its own.
+  vi.stubEnv('RETRY_FOR_SECONDS', '0');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
   vi.stubEnv(
@@ -45,6 +47,8 @@ beforeAll(async () => {
   ({ handler } = (await import('../../functions/dynamodb/apply-handler')) as unknown as { handler: Handler });
 });
 beforeEach(() => {
+  // The top of each full-jitter window, so the delays read plainly.
+  vi.spyOn(Math, 'random').mockReturnValue(0.9999);
   ddb.reset();
   sqs.reset();
   ddb.on(BatchGetItemCommand).resolves({ Responses: { 'replicator-orders-state': [] } });
@@ -129,7 +133,8 @@ describe('apply handler', () => {
       MessageAttributes: expect.objectContaining({
         'rep-error': {
           DataType: 'String',
-          StringValue: 'ValidationException: Item size has exceeded the maximum allowed size',
+          StringValue:
+            'target eu-west-1/orders (dynamodb): ValidationException: Item size has exceeded the maximum allowed size',
         },
         'rep-target': { DataType: 'String', StringValue: 'eu-west-1/orders' },
       }),
@@ -158,15 +163,22 @@ describe('apply handler', () => {
       MessageAttributes: {
         'rep-target': { DataType: 'String', StringValue: 'eu-west-1/orders' },
         'rep-attempt': { DataType: 'Number', StringValue: '1' },
+        'rep-since': { DataType: 'Number', StringValue: expect.stringMatching(/^\d{13}$/) },
       },
     });
   });
 
-  it('reports the message as failed when every write failed retryably', async () => {
+  it('re-sends a message whose every write failed retryably once, for every target, with its own backoff', async () => {
     ddb.on(PutItemCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
     const rec = sqsRecord(JSON.stringify(envelope({ key })));
     const res = await handler({ Records: [rec] }, context);
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: rec.messageId }]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(sqs.commandCalls(SendMessageCommand)[0]!.args[0].input).toMatchObject({
+      QueueUrl: QUEUE,
+      DelaySeconds: 2,
+      MessageBody: rec.body,
+    });
   });
 
   it('dead-letters with "attempts exhausted" once the receive count reaches MAX_ATTEMPTS', async () => {
@@ -178,7 +190,11 @@ describe('apply handler', () => {
       .commandCalls(SendMessageCommand)
       .map((c) => c.args[0].input.MessageAttributes?.['rep-error']?.StringValue);
     expect(reasons).toHaveLength(2);
-    for (const r of reasons) expect(r).toMatch(/^attempts exhausted \(3 of 3\)/);
+    for (const r of reasons) {
+      expect(r).toMatch(
+        /^attempts exhausted \(3 of 3, failing for 0 s, retryFor 0 s\); last error: target (eu-west-1\/orders|ap-northeast-1\/orders-replica) \(dynamodb\): ThrottlingException: slow down$/,
+      );
+    }
   });
 
   it('applies a re-sent message only to the target it names', async () => {

@@ -138,6 +138,8 @@ function fakeS3() {
 }
 
 beforeEach(() => {
+  // The top of each full-jitter window, so the delays read plainly.
+  vi.spyOn(Math, 'random').mockReturnValue(0.9999);
   s3.reset();
   ddb.reset();
   sqs.reset();
@@ -276,7 +278,7 @@ describe('copy handler', () => {
     expect(metric('UnverifiedCopies')).toBe(0);
   });
 
-  it('aborts the multipart upload when a part fails, copies no more parts, and retries the message', async () => {
+  it('aborts the multipart upload when a part fails, copies no more parts, and re-sends the envelope', async () => {
     put('training-data', KEY, sourceObject({ size: 30 * MiB, md5: 'aaaa-6', crc: 'x' }));
     s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-2' });
     s3.on(UploadPartCopyCommand).callsFake((input) => {
@@ -286,7 +288,12 @@ describe('copy handler', () => {
     s3.on(AbortMultipartUploadCommand).resolves({});
     const rec = sqsRecord(JSON.stringify(s3Envelope({ key: KEY })), { attributes: { 'rep-target': EU } });
     const res = await handler({ Records: [rec] }, context);
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: rec.messageId }]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: QUEUE,
+      MessageBody: rec.body,
+      MessageAttributes: expect.objectContaining({ 'rep-target': { DataType: 'String', StringValue: EU } }),
+    });
     expect(s3).toHaveReceivedCommandWith(AbortMultipartUploadCommand, {
       Bucket: 'training-data-eu',
       Key: KEY,
@@ -333,10 +340,11 @@ describe('copy handler', () => {
     put('training-data', KEY, sourceObject(SMALL));
     const body = JSON.stringify(s3Envelope({ key: KEY }));
     const first = sqsRecord(body);
-    expect((await handler({ Records: [first] }, context)).batchItemFailures).toEqual([
-      { itemIdentifier: first.messageId },
-    ]);
-    expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
+    expect((await handler({ Records: [first] }, context)).batchItemFailures).toEqual([]);
+    // Failed on both targets: one re-send, for both, after its backoff.
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: QUEUE, DelaySeconds: 2 });
+    sqs.resetHistory();
 
     const last = sqsRecord(body, { receiveCount: 3 });
     expect((await handler({ Records: [last] }, context)).batchItemFailures).toEqual([]);
@@ -345,7 +353,7 @@ describe('copy handler', () => {
     for (const r of reasons) {
       expect(r.QueueUrl).toBe(DLQ);
       expect(r.MessageAttributes?.['rep-error']?.StringValue).toMatch(
-        /^attempts exhausted \(3 of 3\); last error: IntegrityError: copy of version s[0-9A-F]{32} does not match its source: CRC32 BAD= on the target, Q3JjMzI= on the source$/,
+        /^attempts exhausted \(3 of 3, failing for 0 s\); last error: target (eu-west-1\/training-data-eu|ap-northeast-1\/training-data-ap) \(s3\): IntegrityError: copy of version s[0-9A-F]{32} does not match its source: CRC32 BAD= on the target, Q3JjMzI= on the source$/,
       );
       expect(r.MessageAttributes?.['rep-error-name']?.StringValue).toBe('IntegrityError');
     }
@@ -359,7 +367,10 @@ describe('copy handler', () => {
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: DLQ,
       MessageAttributes: expect.objectContaining({
-        'rep-error': { DataType: 'String', StringValue: 'InvalidObjectState: Object is in the GLACIER storage class' },
+        'rep-error': {
+          DataType: 'String',
+          StringValue: `target ${EU} (s3): InvalidObjectState (HTTP 403): Object is in the GLACIER storage class`,
+        },
         'rep-target': { DataType: 'String', StringValue: EU },
       }),
     });
@@ -391,6 +402,7 @@ describe('copy handler', () => {
       MessageAttributes: {
         'rep-target': { DataType: 'String', StringValue: AP },
         'rep-attempt': { DataType: 'Number', StringValue: '1' },
+        'rep-since': { DataType: 'Number', StringValue: expect.stringMatching(/^\d{13}$/) },
       },
     });
   });

@@ -53,6 +53,7 @@ export function memoryKeySpace(
   yieldPoint: YieldPoint = none,
 ): KeySpace<MemoryEnvelope, string> {
   return {
+    service: 'memory',
     keyId: (e) => e.key,
     tombstoneHash: (e) => `h:${e.key}`,
     async preparePut(e) {

@@ -409,6 +409,7 @@ describe('pair options', () => {
       PART_SIZE: String(8 * 1024 * 1024),
       COPY_CONCURRENCY: '16',
       MAX_ATTEMPTS: '3',
+      RETRY_FOR_SECONDS: '7200',
     });
     expect(envOf(template, 'replicator-checkpoints-capture').ENVELOPES_PER_MESSAGE).toBe('5');
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -432,6 +433,9 @@ describe('pair options', () => {
   });
   it(`defaults copyConcurrency to ${S3_PAIR_DEFAULTS.copyConcurrency}`, () => {
     expect(defaults.COPY_CONCURRENCY).toBe('8');
+  });
+  it(`defaults retryFor to ${S3_PAIR_DEFAULTS.retryFor}: transient failures are retried a day`, () => {
+    expect(defaults.RETRY_FOR_SECONDS).toBe('86400');
   });
   it(`defaults maxAttempts to ${S3_PAIR_DEFAULTS.maxAttempts}`, () => {
     expect(defaults.MAX_ATTEMPTS).toBe('5');

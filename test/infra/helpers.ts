@@ -99,6 +99,7 @@ export const DATASETS_CONFIG: ReplicationConfigInput = {
         partSizeBytes: 8 * 1024 * 1024,
         copyConcurrency: 16,
         maxAttempts: 3,
+        retryFor: '2h',
         applyBatchSize: 2,
         applyConcurrency: 4,
         envelopesPerMessage: 5,

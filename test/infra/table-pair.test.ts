@@ -117,6 +117,9 @@ describe('pair options', () => {
       BatchSize: 10,
     });
   });
+  it(`defaults retryFor to ${PAIR_DEFAULTS.retryFor}: transient failures are retried a day`, () => {
+    expect(envOf(defaults, 'replicator-orders-apply').RETRY_FOR_SECONDS).toBe('86400');
+  });
   it(`defaults maxAttempts to ${PAIR_DEFAULTS.maxAttempts}`, () => {
     expect(envOf(defaults, 'replicator-orders-apply').MAX_ATTEMPTS).toBe('5');
     defaults.hasResourceProperties('AWS::SQS::Queue', {

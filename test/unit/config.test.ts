@@ -13,6 +13,7 @@ import {
   S3_PAIR_DEFAULTS,
   targetId,
 } from '../../lib/config';
+import { durationSeconds } from '../../lib/pair-types/common-schema';
 
 const valid = () => ({
   sourceRegion: 'us-east-1',
@@ -151,12 +152,36 @@ describe('loadConfigFile', () => {
   });
 });
 
+describe('parseConfig of retryFor', () => {
+  const withRetryFor = (retryFor: unknown) => {
+    const cfg = valid();
+    (cfg.pairs[0] as Record<string, unknown>).options = { retryFor };
+    return cfg;
+  };
+
+  it('accepts a duration in s, min, h or d', () => {
+    for (const v of ['0s', '90s', '30min', '24h', '13d']) expect(() => parseConfig(withRetryFor(v))).not.toThrow();
+    expect(durationSeconds('30min')).toBe(1800);
+    expect(durationSeconds('2d')).toBe(172_800);
+  });
+
+  it('names the field and the value of a duration without a unit, or longer than the queue keeps a message', () => {
+    expect(() => parseConfig(withRetryFor('24'))).toThrow(
+      /pairs\[0\]\.options\.retryFor: must be a whole number and a unit: s, min, h or d \(e\.g\. "24h"\) \(given "24"\)/,
+    );
+    expect(() => parseConfig(withRetryFor('14d'))).toThrow(
+      /pairs\[0\]\.options\.retryFor: must be at most 13d.*\(given "14d"\)/,
+    );
+  });
+});
+
 describe('PAIR_DEFAULTS', () => {
   it('documents the defaults the stacks use', () => {
     expect(PAIR_DEFAULTS).toEqual({
       captureBatchSize: 100,
       applyBatchSize: 10,
       maxAttempts: 5,
+      retryFor: '24h',
       envelopesPerMessage: 25,
       applyConcurrency: 10,
     });
@@ -354,6 +379,7 @@ describe('S3_PAIR_DEFAULTS', () => {
       partSizeBytes: 64 * 1024 * 1024,
       copyConcurrency: 8,
       maxAttempts: 5,
+      retryFor: '24h',
       applyBatchSize: 10,
       applyConcurrency: 10,
       envelopesPerMessage: 25,

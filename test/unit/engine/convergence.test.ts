@@ -88,7 +88,7 @@ describe('converge', () => {
     const e = memoryEnvelope('a', 1, 'x');
     const r = await converge([e], targets, deps);
     expect(r.get('t0')?.applied).toHaveLength(1);
-    expect(r.get('t1')?.failed).toEqual([{ envelope: e, error: poison, poison: true }]);
+    expect(r.get('t1')?.failed).toEqual([{ envelope: e, error: poison, poison: true, site: 'target t1 (memory)' }]);
   });
 
   it('counts a put whose source moved on as stale everywhere, and fails it everywhere when the source cannot be read', async () => {

@@ -18,6 +18,7 @@ import {
   ERROR_NAME_ATTR,
   PAIR_ATTR,
   REPAIR_ATTR,
+  SINCE_ATTR,
   TARGET_ATTR,
 } from '../../../functions/engine/queue';
 import {
@@ -48,7 +49,7 @@ function setup() {
     pair: 'p',
     queueUrl: QUEUE,
     dlqUrl: DLQ,
-    maxAttempts: 3,
+    retry: { maxAttempts: 3, retryForMs: 0, random: () => 0.9999 },
     targets,
     sqs: new SQSClient({}),
     parse: (body) =>
@@ -140,6 +141,7 @@ describe('messageHandler', () => {
       MessageAttributes: {
         [TARGET_ATTR]: { DataType: 'String', StringValue: 't1' },
         [ATTEMPT_ATTR]: { DataType: 'Number', StringValue: '1' },
+        [SINCE_ATTR]: { DataType: 'Number', StringValue: expect.stringMatching(/^\d{13}$/) },
         [REPAIR_ATTR]: { DataType: 'String', StringValue: 'true' },
       },
     });
@@ -147,13 +149,48 @@ describe('messageHandler', () => {
     expect(added().map((m) => m.name)).not.toContain('ReplicationLatency');
   });
 
-  it('reports a message that failed retryably on every target, so SQS delivers it again', async () => {
+  it('re-sends a message that failed on every target once, with its own backoff instead of the visibility timeout', async () => {
+    const { stores, run } = setup();
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    for (const s of stores) s.putIfNewer = async () => Promise.reject(reset);
+    const e = memoryEnvelope('a', 1, 'x');
+    const r = await run(sqsRecord(JSON.stringify(e), { receiveCount: 2 }));
+    expect(r.batchItemFailures).toEqual([]);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: QUEUE,
+      MessageBody: JSON.stringify(e),
+      DelaySeconds: 4,
+      MessageAttributes: {
+        [ATTEMPT_ATTR]: { DataType: 'Number', StringValue: '2' },
+        [SINCE_ATTR]: { DataType: 'Number', StringValue: expect.any(String) },
+      },
+    });
+  });
+
+  it('leaves the message to SQS when its re-send cannot be sent', async () => {
     const { stores, run } = setup();
     for (const s of stores) s.putIfNewer = async () => Promise.reject(new Error('unreachable'));
+    sqs.on(SendMessageCommand).rejects(Object.assign(new Error('queue gone'), { name: 'QueueDoesNotExist' }));
     const record = sqsRecord(JSON.stringify(memoryEnvelope('a', 1, 'x')));
     const r = await run(record);
     expect(r.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-    expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
+  it('stops trying a target whose writes failed transiently three messages in a row, and re-sends its envelopes', async () => {
+    const { stores, run } = setup();
+    let calls = 0;
+    stores[1]!.putIfNewer = async () => {
+      calls++;
+      return Promise.reject(Object.assign(new Error('unavailable'), { $metadata: { httpStatusCode: 503 } }));
+    };
+    for (let i = 0; i < 5; i++) await run(sqsRecord(JSON.stringify(memoryEnvelope(`k${i}`, 1, 'x'))));
+    expect(calls).toBe(3);
+    expect(stores[0]!.values().size).toBe(5);
+    // Every message's envelope for t1 was re-sent, the last two without a request to the target.
+    const resends = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(resends).toHaveLength(5);
+    for (const input of resends) expect(input.MessageAttributes?.[TARGET_ATTR]?.StringValue).toBe('t1');
   });
 
   it("dead-letters a target's envelopes once their attempts reach maxAttempts, naming the last error", async () => {
@@ -166,7 +203,8 @@ describe('messageHandler', () => {
         [TARGET_ATTR]: { DataType: 'String', StringValue: 't0' },
         [ERROR_ATTR]: {
           DataType: 'String',
-          StringValue: 'attempts exhausted (3 of 3); last error: Throttling: slow down',
+          StringValue:
+            'attempts exhausted (3 of 3, failing for 0 s, retryFor 0 s); last error: target t0 (memory): Throttling: slow down',
         },
       }),
     });

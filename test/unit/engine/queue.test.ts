@@ -19,8 +19,8 @@ import {
   planBatches,
   planMessage,
   REPAIR_ATTR,
-  resendDelaySeconds,
   resendRequest,
+  SINCE_ATTR,
   SQS_MAX_BYTES,
   TARGET_ATTR,
 } from '../../../functions/engine/queue';
@@ -46,12 +46,35 @@ describe('planMessage', () => {
   const e2 = envelope({ key: { pk: { S: 'b' } }, seq: 2 });
   const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
   const invalid = Object.assign(new Error('bad item'), { name: 'ValidationException' });
+  const integrity = Object.assign(new Error('copy does not match'), { name: 'IntegrityError' });
+  const NOW = 1_780_000_000_000;
+  const HOUR = 3_600_000;
+  // random() = 0.999...: the ceiling of the full-jitter window, so the delays read plainly.
+  const policy = { maxAttempts: 5, retryForMs: 24 * HOUR, random: () => 0.9999 };
+  const failed = (error: unknown, site = 'target t (dynamodb)') => ({ envelope: e1, error, poison: false, site });
 
-  it('retries a message whose every envelope failed retryably as it is', () => {
+  it('re-sends a message whose every envelope failed once, with the first backoff step', () => {
+    const result = new Map([['t', { applied: [], stale: [], failed: [failed(throttled)] }]]);
+    expect(planMessage([e1], result, { attempt: 1, now: NOW }, policy)).toEqual({
+      deadLetter: [],
+      resend: [
+        {
+          targetId: 't',
+          envelopes: [e1],
+          delaySeconds: 2,
+          reason: 'target t (dynamodb): ThrottlingException: slow down',
+        },
+      ],
+    });
+  });
+
+  it('re-sends one message for every target when every envelope failed on every target', () => {
     const result = new Map([
-      ['t', { applied: [], stale: [], failed: [{ envelope: e1, error: throttled, poison: false }] }],
+      ['t1', { applied: [], stale: [], failed: [failed(throttled)] }],
+      ['t2', { applied: [], stale: [], failed: [failed(throttled)] }],
     ]);
-    expect(planMessage([e1], result, 1, 5)).toEqual({ deadLetter: [], resend: [], retryWhole: true });
+    const plan = planMessage([e1], result, { attempt: 3, now: NOW }, policy);
+    expect(plan.resend).toEqual([{ envelopes: [e1], delaySeconds: 8, reason: expect.any(String) }]);
   });
 
   it('re-sends only the failed envelopes, per failed target, when the rest succeeded', () => {
@@ -76,32 +99,67 @@ describe('planMessage', () => {
         },
       ],
     ]);
-    expect(planMessage([e1, e2], result, 2, 5)).toEqual({
+    expect(planMessage([e1, e2], result, { attempt: 2, now: NOW }, policy)).toEqual({
       deadLetter: [],
-      resend: [{ targetId: 't1', envelopes: [e2] }],
-      retryWhole: false,
+      resend: [{ targetId: 't1', envelopes: [e2], delaySeconds: 4, reason: 'ThrottlingException: slow down' }],
     });
   });
 
-  it('dead-letters poison at once with its reason', () => {
+  it('dead-letters poison at once with what failed and what it said', () => {
     const result = new Map([
-      ['t', { applied: [], stale: [], failed: [{ envelope: e1, error: invalid, poison: true }] }],
+      [
+        't',
+        {
+          applied: [],
+          stale: [],
+          failed: [{ envelope: e1, error: invalid, poison: true, site: 'target t (dynamodb)' }],
+        },
+      ],
     ]);
-    const plan = planMessage([e1], result, 1, 5);
+    const plan = planMessage([e1], result, { attempt: 1, now: NOW }, policy);
     expect(plan.deadLetter).toEqual([
-      { targetId: 't', envelopes: [e1], reason: 'ValidationException: bad item', errorName: 'ValidationException' },
+      {
+        targetId: 't',
+        envelopes: [e1],
+        reason: 'target t (dynamodb): ValidationException: bad item',
+        errorName: 'ValidationException',
+      },
     ]);
   });
 
-  it('dead-letters retryable failures once attempts run out', () => {
-    const result = new Map([
-      ['t', { applied: [], stale: [], failed: [{ envelope: e1, error: throttled, poison: false }] }],
-    ]);
-    const plan = planMessage([e1], result, 5, 5);
-    expect(plan.deadLetter[0]?.reason).toMatch(
-      /attempts exhausted \(5 of 5\); last error: ThrottlingException: slow down/,
+  it('keeps retrying a transient failure past maxAttempts for as long as retryFor allows', () => {
+    const result = new Map([['t', { applied: [], stale: [], failed: [failed(throttled)] }]]);
+    const plan = planMessage([e1], result, { attempt: 9, since: NOW - 23 * HOUR, now: NOW }, policy);
+    expect(plan.deadLetter).toEqual([]);
+    // The step is capped at SQS's 15 minutes.
+    expect(plan.resend[0]?.delaySeconds).toBe(512);
+    const later = planMessage([e1], result, { attempt: 99, since: NOW - 23 * HOUR, now: NOW }, policy);
+    expect(later.resend[0]?.delaySeconds).toBe(900);
+  });
+
+  it('dead-letters a transient failure once retryFor has passed, with the attempts and how long it failed', () => {
+    const result = new Map([['t', { applied: [], stale: [], failed: [failed(throttled)] }]]);
+    const plan = planMessage([e1], result, { attempt: 60, since: NOW - 25 * HOUR, now: NOW }, policy);
+    expect(plan.deadLetter[0]?.reason).toBe(
+      'attempts exhausted (60 of 5, failing for 1 d 1 h, retryFor 1 d); last error: target t (dynamodb): ThrottlingException: slow down',
     );
-    expect(plan.retryWhole).toBe(false);
+    expect(plan.resend).toEqual([]);
+  });
+
+  it('dead-letters a failure that is about the data (not the service) once maxAttempts run out', () => {
+    const result = new Map([['t', { applied: [], stale: [], failed: [failed(integrity)] }]]);
+    const plan = planMessage([e1], result, { attempt: 5, since: NOW - 60_000, now: NOW }, policy);
+    expect(plan.deadLetter[0]?.reason).toBe(
+      'attempts exhausted (5 of 5, failing for 1 min); last error: target t (dynamodb): IntegrityError: copy does not match',
+    );
+  });
+
+  it('gives every envelope maxAttempts attempts, even with a retryFor of 0', () => {
+    const result = new Map([['t', { applied: [], stale: [], failed: [failed(throttled)] }]]);
+    expect(planMessage([e1], result, { attempt: 4, now: NOW }, { ...policy, retryForMs: 0 }).deadLetter).toEqual([]);
+    expect(planMessage([e1], result, { attempt: 5, now: NOW }, { ...policy, retryForMs: 0 }).deadLetter).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -160,10 +218,11 @@ describe('planMessage with S3 envelopes', () => {
       ['t1', { applied: [applied(e1)], stale: [], failed: [{ envelope: e2, error, poison: false }] }],
       ['t2', { applied: [applied(e1), applied(e2)], stale: [], failed: [] }],
     ]);
-    expect(planMessage([e1, e2], result, 1, 5)).toEqual({
+    expect(
+      planMessage([e1, e2], result, { attempt: 1, now: 0 }, { maxAttempts: 5, retryForMs: 0, random: () => 0 }),
+    ).toEqual({
       deadLetter: [],
-      resend: [{ targetId: 't1', envelopes: [e2] }],
-      retryWhole: false,
+      resend: [{ targetId: 't1', envelopes: [e2], delaySeconds: 0, reason: 'SlowDown (HTTP 503): SlowDown' }],
     });
   });
 });
@@ -216,25 +275,32 @@ describe('enqueueRepairs', () => {
 });
 
 describe('re-send and dead-letter requests', () => {
-  it('re-sends to one target with a backoff of 2^attempt seconds, at most 15 minutes, keeping the repair mark', () => {
-    expect(resendDelaySeconds(0)).toBe(1);
-    expect(resendDelaySeconds(3)).toBe(8);
-    expect(resendDelaySeconds(20)).toBe(900);
+  it('re-sends to one target after its delay, with the attempts, the first failure and the repair mark', () => {
     const e = envelope({ key, seq: 1 });
-    expect(resendRequest('https://q', { envelopes: [e], targetId: 't1', attempt: 2, repair: true })).toEqual({
+    expect(
+      resendRequest('https://q', {
+        envelopes: [e],
+        targetId: 't1',
+        attempt: 2,
+        since: 42,
+        delaySeconds: 3,
+        repair: true,
+      }),
+    ).toEqual({
       QueueUrl: 'https://q',
       MessageBody: JSON.stringify(e),
-      DelaySeconds: 4,
+      DelaySeconds: 3,
       MessageAttributes: {
         [TARGET_ATTR]: { DataType: 'String', StringValue: 't1' },
         [ATTEMPT_ATTR]: { DataType: 'Number', StringValue: '2' },
+        [SINCE_ATTR]: { DataType: 'Number', StringValue: '42' },
         [REPAIR_ATTR]: { DataType: 'String', StringValue: 'true' },
       },
     });
-    // Several envelopes travel as an array, one as an object (what capture sends too).
-    expect(resendRequest('https://q', { envelopes: [e, e], targetId: 't1', attempt: 1 }).MessageBody).toBe(
-      JSON.stringify([e, e]),
-    );
+    // Several envelopes travel as an array, one as an object (what capture sends too); no target: every target.
+    const both = resendRequest('https://q', { envelopes: [e, e], attempt: 1, since: 42, delaySeconds: 0 });
+    expect(both.MessageBody).toBe(JSON.stringify([e, e]));
+    expect(both.MessageAttributes?.[TARGET_ATTR]).toBeUndefined();
   });
 
   it('dead-letters a body with its pair, target, reason, error name and attempts', () => {

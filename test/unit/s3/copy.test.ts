@@ -274,7 +274,7 @@ describe('copyEnvelopes', () => {
     const e = s3Envelope({ key: KEY });
     const r = await copyEnvelopes([e], [{ id: 't', bucket: target }], deps);
     expect(r.get('t')?.failed).toEqual([
-      { envelope: e, error: expect.objectContaining({ name: 'IntegrityError' }), poison: false },
+      { envelope: e, error: expect.objectContaining({ name: 'IntegrityError' }), poison: false, site: 'target t (s3)' },
     ]);
     expect(String(r.get('t')?.failed[0]?.error)).toMatch(/size 6 on the target, 5 on the source/);
     corrupt = false;
