@@ -116,6 +116,8 @@ export interface PairResourceNames {
   readonly copyFunction: string;
   /** Scheduled reconcile function (when the config has `reconcile`). */
   readonly reconcileFunction: string;
+  /** Scheduled reconcile invocations that failed after Lambda's retries (their on-failure destination). */
+  readonly reconcileFailureQueue: string;
 }
 
 /**
@@ -134,6 +136,7 @@ export function pairResourceNames(pairName: string): PairResourceNames {
     eventsQueue: `${base}-events`,
     copyFunction: `${base}-copy`,
     reconcileFunction: `${base}-reconcile`,
+    reconcileFailureQueue: `${base}-reconcile-failures`,
   };
 }
 
@@ -178,14 +181,30 @@ export const METRICS = {
   StaleSkipped: { unit: 'Count', scope: 'target', description: 'envelopes a newer version made unnecessary' },
   DeadLettered: { unit: 'Count', scope: 'target', description: 'envelopes sent to the DLQ' },
   UnverifiedCopies: { unit: 'Count', scope: 'target', description: 'copies that only the size could verify' },
+  BacklogEnvelopes: {
+    unit: 'Count',
+    scope: 'target',
+    description: 'envelopes re-sent to wait for a retry on the target (each time they are re-sent)',
+  },
+  BacklogAge: {
+    unit: 'Milliseconds',
+    scope: 'target',
+    description: 'capture to now of the oldest change waiting for a retry on the target',
+  },
   ReconcileChecked: { unit: 'Count', scope: 'target', description: 'items or objects a reconcile compared' },
-  ReconcileMismatched: { unit: 'Count', scope: 'target', description: 'missing + extra + different' },
+  ReconcileMismatched: { unit: 'Count', scope: 'target', description: 'missing + extra + different + lost deletes' },
   ReconcileMissing: { unit: 'Count', scope: 'target', description: 'in the source, not in the target' },
   ReconcileExtra: { unit: 'Count', scope: 'target', description: 'in the target, not in the source' },
+  ReconcileLostDeletes: {
+    unit: 'Count',
+    scope: 'target',
+    description: 'in the target though a newer tombstone says the source deleted it',
+  },
   ReconcileRepaired: { unit: 'Count', scope: 'target', description: 'findings re-enqueued for repair' },
   ReconcileUnrepaired: { unit: 'Count', scope: 'target', description: 'findings left unrepaired' },
   ConsistencyRatio: { unit: 'None', scope: 'target', description: 'matched / checked' },
   ReconcileDuration: { unit: 'Milliseconds', scope: 'target', description: 'start to finish of a run' },
+  ReconcileRuns: { unit: 'Count', scope: 'pair', description: 'scheduled reconcile runs that finished' },
 } as const satisfies Record<string, MetricSpec>;
 
 /** The name of a Replicator metric. */
@@ -197,6 +216,7 @@ export const RECONCILE_METRICS = [
   'ReconcileMismatched',
   'ReconcileMissing',
   'ReconcileExtra',
+  'ReconcileLostDeletes',
   'ReconcileRepaired',
   'ReconcileUnrepaired',
   'ConsistencyRatio',

@@ -138,6 +138,7 @@ export async function reconcileDeps(
     source: new DynamoTableReader(sourceClient, s.sourceTable),
     targets: s.targets.map((t) => ({ id: t.id, reader: new DynamoTableReader(clients.dynamo(t), t.table) })),
     store,
+    tombstones: new TableTombstoneStore(clients.dynamo({ region: s.stateRegion }), s.stateTable),
     budget: new ReadBudget({ readRate: s.readRate }),
     totalSegments: s.segments,
     repair: s.repair,

@@ -12,11 +12,11 @@ import { lambdaClients, reconcileDeps, reconcileSettings } from './deps';
 import { runReconcile } from './reconcile';
 
 const SETTINGS = reconcileSettings();
-const { checkpoints, reports } = stateStores();
+const stores = stateStores();
 logger.appendKeys({ pair: SETTINGS.pair });
 
 /** Lambda entry point (EventBridge scheduled event; its content is not used). */
 export async function handler(_event: unknown, context: Context): Promise<ReconcileSummary> {
-  const deps = await reconcileDeps(SETTINGS, lambdaClients, checkpoints);
-  return reconcileInvocation(context, reports, (deadlineMs) => runReconcile(deps, { deadlineMs }));
+  const deps = await reconcileDeps(SETTINGS, lambdaClients, stores.checkpoints);
+  return reconcileInvocation(context, stores, (deadlineMs) => runReconcile(deps, { deadlineMs }));
 }

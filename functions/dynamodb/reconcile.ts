@@ -33,7 +33,9 @@ import {
   runCheckpointed,
   type ScanStep,
 } from '../engine/reconcile-run';
-import { type AttributeFilter, type AttrMap, canonicalKey } from './attributes';
+import type { TombstoneStore } from '../engine/tombstones';
+import { isNewer } from '../engine/version';
+import { type AttributeFilter, type AttrMap, canonicalKey, keyHash, VERSION_ATTR } from './attributes';
 import { estimateReadUnits, itemChecksum, keyOf } from './checksum';
 import type { TableEnvelope } from './envelope';
 import { buildRepairEnvelopes, type RepairFinding } from './repair';
@@ -93,6 +95,11 @@ export interface ReconcileDeps {
   readonly repair?: boolean;
   /** With repair, delete target items the source does not have. @default false - extras are only reported */
   readonly deleteExtra?: boolean;
+  /**
+   * The pair's tombstones: an extra item whose key has a newer tombstone is a lost delete, repaired whether
+   * or not `deleteExtra` is on. @default - lost deletes are counted as extra items
+   */
+  readonly tombstones?: Pick<TombstoneStore, 'newest'>;
   /** Sends repair envelopes to the pair queue; required when `repair` is on. */
   readonly enqueue?: (envelopes: readonly TableEnvelope[]) => Promise<void>;
   /**
@@ -288,6 +295,7 @@ async function checkTargetPage(ctx: Ctx, target: ReconcileTarget, items: readonl
   const delay = deps.recheckDelayMs ?? 0;
   if (suspects.length > 0 && delay > 0) await ctx.sleep(delay);
   const readAt = ctx.now();
+  const extras: { key: AttrMap; version?: string }[] = [];
   await mapLimit(suspects, 16, async ([, key]) => {
     const [src, there] = await Promise.all([ctx.source.getConsistent(key), target.reader.getConsistent(key)]);
     if (src !== undefined || there === undefined) {
@@ -295,11 +303,27 @@ async function checkTargetPage(ctx: Ctx, target: ReconcileTarget, items: readonl
       c.inFlight++;
       return;
     }
-    c.checked++;
-    c.extra++;
-    findings.push({ target: target.id, kind: 'extra', key });
-    repairs.push({ kind: 'extra', key });
+    const v = there[VERSION_ATTR];
+    extras.push(v && 'S' in v ? { key, version: v.S } : { key });
   });
+  // An extra item whose key the source deleted after the target's copy was written is a lost delete.
+  const tombs =
+    deps.tombstones && extras.length > 0
+      ? await deps.tombstones.newest(extras.map((x) => keyHash(x.key)))
+      : new Map<string, string>();
+  for (const x of extras) {
+    c.checked++;
+    const tomb = tombs.get(keyHash(x.key));
+    if (tomb !== undefined && isNewer(tomb, x.version)) {
+      c.lostDeletes = (c.lostDeletes ?? 0) + 1;
+      findings.push({ target: target.id, kind: 'lostDelete', key: x.key });
+      repairs.push({ kind: 'lostDelete', key: x.key, version: tomb });
+      continue;
+    }
+    c.extra++;
+    findings.push({ target: target.id, kind: 'extra', key: x.key });
+    repairs.push({ kind: 'extra', key: x.key });
+  }
   return { counts, findings, repairs, readAt };
 }
 

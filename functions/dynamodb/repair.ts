@@ -21,7 +21,9 @@ export const MAX_ENVELOPE_BYTES = 250_000;
 /** A confirmed difference that repair can act on. */
 export type RepairFinding =
   | { readonly kind: 'missing' | 'different'; readonly key: AttrMap; readonly sourceItem: AttrMap }
-  | { readonly kind: 'extra'; readonly key: AttrMap };
+  | { readonly kind: 'extra'; readonly key: AttrMap }
+  /** A delete that never reached the target: repaired with the tombstone's own version. */
+  | { readonly kind: 'lostDelete'; readonly key: AttrMap; readonly version: string };
 
 /** How repair envelopes are built. */
 export interface RepairOptions {
@@ -41,7 +43,8 @@ export interface RepairOptions {
 
 /**
  * Turns findings into envelopes: one put per missing/different key (several targets missing the same key
- * share it: the pair queue feeds every target), one delete per extra key when `deleteExtra` is on.
+ * share it: the pair queue feeds every target), one delete per extra key when `deleteExtra` is on, and one
+ * delete per lost delete, at the version of the source's delete (its tombstone), whatever `deleteExtra` says.
  */
 export function buildRepairEnvelopes(findings: readonly RepairFinding[], opts: RepairOptions): TableEnvelope[] {
   const version = readVersion(opts.readAt);
@@ -50,17 +53,18 @@ export function buildRepairEnvelopes(findings: readonly RepairFinding[], opts: R
   const out: TableEnvelope[] = [];
   for (const f of findings) {
     if (f.kind === 'extra' && !opts.deleteExtra) continue;
-    const id = `${f.kind === 'extra' ? 'delete' : 'put'}:${canonicalKey(f.key)}`;
+    const deletes = f.kind === 'extra' || f.kind === 'lostDelete';
+    const id = `${deletes ? 'delete' : 'put'}:${canonicalKey(f.key)}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    if (f.kind === 'extra') {
+    if (deletes) {
       out.push({
         v: 1,
         pair: opts.pair,
         op: 'delete',
         key: f.key,
         image: null,
-        version,
+        version: f.kind === 'lostDelete' ? f.version : version,
         origin: opts.origin,
         capturedAt,
       });

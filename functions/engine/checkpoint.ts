@@ -43,10 +43,18 @@ export interface TargetCounts {
    * compare them. Absent for DynamoDB, whose items are always compared by checksum.
    */
   unverified?: number;
+  /**
+   * In the target, not in the source, where the pair's tombstone says the source deleted the key after the
+   * target's copy was written: a delete that was lost (dead-lettered during an outage, say), repaired as the
+   * delete it is whether or not `deleteExtra` is on. Counted apart from `extra`; absent when none was found.
+   */
+  lostDeletes?: number;
 }
 
 /** Keys of the first findings of one target. */
 export interface FindingSamples {
+  /** Keys of lost deletes (absent in checkpoints written before they were counted). */
+  readonly lostDelete?: Cursor[];
   readonly missing: Cursor[];
   readonly extra: Cursor[];
   readonly different: Cursor[];
@@ -82,6 +90,8 @@ export interface ReconcileCheckpoint {
 export interface CheckpointStore {
   load(): Promise<ReconcileCheckpoint | undefined>;
   save(checkpoint: ReconcileCheckpoint): Promise<void>;
+  /** Forgets the checkpoint of a finished run, so the next one starts afresh. @default - kept (in-memory runs) */
+  clear?(): Promise<void>;
 }
 
 /**

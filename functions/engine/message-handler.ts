@@ -60,7 +60,7 @@ export interface MessageHandlerOptions<E, T extends { readonly id: string }> {
 }
 
 /** Builds the Lambda handler of an apply-like function. */
-export function messageHandler<E, T extends { readonly id: string }>(
+export function messageHandler<E extends { readonly capturedAt: number }, T extends { readonly id: string }>(
   o: MessageHandlerOptions<E, T>,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const metrics = new Map<string, Metrics>(o.targets.map((t) => [t.id, metricsFor({ Pair: o.pair, Target: t.id })]));
@@ -192,6 +192,14 @@ export function messageHandler<E, T extends { readonly id: string }>(
       } catch (err) {
         // The pair queue is out of reach: SQS delivers the whole message again after its visibility timeout.
         throw new RetryableApplyError(`re-send of ${r.envelopes.length} envelope(s) failed: ${errorSummary(err)}`, err);
+      }
+      // The backlog a target's retries hold: how many envelopes wait, and the oldest change among them.
+      const oldestMs = Math.max(0, ...r.envelopes.map((e) => now - e.capturedAt));
+      for (const id of r.targetId !== undefined ? [r.targetId] : [...result.keys()]) {
+        const m = metrics.get(id);
+        if (!m) continue;
+        addMetric(m, 'BacklogEnvelopes', r.envelopes.length);
+        addMetric(m, 'BacklogAge', oldestMs);
       }
       logger.warn('re-sent failed envelopes', {
         target: targetId ?? ALL_TARGETS,

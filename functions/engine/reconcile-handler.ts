@@ -21,9 +21,9 @@ export function stateStores(env: Env = process.env): {
 /** Runs one invocation's share of the run, stopping `DEADLINE_MARGIN_MS` before the function's timeout. */
 export async function reconcileInvocation(
   context: Pick<Context, 'getRemainingTimeInMillis'>,
-  reports: DynamoReportStore,
+  stores: { readonly checkpoints: DynamoCheckpointStore; readonly reports: DynamoReportStore },
   run: (deadlineMs: number) => Promise<ReconcileResult>,
 ): Promise<ReconcileSummary> {
   const result = await run(Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
-  return finishInvocation(result, reports);
+  return finishInvocation(result, stores);
 }

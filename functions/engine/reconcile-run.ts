@@ -13,6 +13,7 @@ import {
   type CheckpointStore,
   type Cursor,
   canResume,
+  type FindingSamples,
   isComplete,
   type ReconcileCheckpoint,
   SOURCE_SCAN,
@@ -24,7 +25,7 @@ import { logger } from './logger';
 import { addMetric, metricsFor } from './metrics';
 
 /** The kinds of difference a run finds on a target. */
-export type FindingKind = 'missing' | 'extra' | 'different';
+export type FindingKind = 'missing' | 'extra' | 'different' | 'lostDelete';
 
 /** A confirmed difference on one target. */
 export interface Finding<K = Cursor> {
@@ -104,14 +105,19 @@ export interface TargetReport extends TargetCounts {
   /** matched / checked (1 when nothing was checked). */
   readonly consistencyRatio: number;
   /** The first keys found of each kind. */
-  readonly samples: { readonly missing: Cursor[]; readonly extra: Cursor[]; readonly different: Cursor[] };
+  readonly samples: FindingSamples;
+}
+
+/** What a run found wrong on a target: missing + extra + different + lost deletes. */
+export function mismatchedOf(t: Pick<TargetCounts, 'missing' | 'extra' | 'different' | 'lostDeletes'>): number {
+  return t.missing + t.extra + t.different + (t.lostDeletes ?? 0);
 }
 
 /** One target's headline numbers of a run (the invocation's summary, `replicator status`). */
 export type TargetSummary = Pick<
   TargetReport,
   'target' | 'checked' | 'missing' | 'extra' | 'different' | 'repaired' | 'consistencyRatio'
->;
+> & { readonly lostDeletes: number };
 
 /** The headline numbers of a target's report, without its samples and in-flight counts. */
 export function targetSummary(t: TargetReport): TargetSummary {
@@ -121,6 +127,7 @@ export function targetSummary(t: TargetReport): TargetSummary {
     missing: t.missing,
     extra: t.extra,
     different: t.different,
+    lostDeletes: t.lostDeletes ?? 0,
     repaired: t.repaired,
     consistencyRatio: t.consistencyRatio,
   };
@@ -141,7 +148,7 @@ export interface RunReport {
   readonly targets: TargetReport[];
   readonly checked: number;
   readonly matched: number;
-  /** missing + extra + different over all targets. */
+  /** missing + extra + different + lost deletes over all targets. */
   readonly mismatched: number;
   readonly repaired: number;
   /** matched / checked over all targets (1 when nothing was checked). */
@@ -172,7 +179,7 @@ export function buildReport(cp: ReconcileCheckpoint, now: number): RunReport {
     targets,
     checked,
     matched,
-    mismatched: sum((t) => t.missing + t.extra + t.different),
+    mismatched: sum(mismatchedOf),
     repaired: sum((t) => t.repaired),
     consistencyRatio: ratio(matched, checked),
   };
@@ -246,8 +253,12 @@ export async function runCheckpointed(
         }
         for (const [id, n] of Object.entries(repaired)) cp.counts[id]!.repaired += n;
         for (const f of step.findings) {
-          const list = cp.samples[f.target]?.[f.kind];
-          if (list && list.length < maxSamples) list.push(f.key);
+          const samples = cp.samples[f.target];
+          if (!samples) continue;
+          // A checkpoint from before lost deletes were counted has no list for them yet.
+          const list = (samples as Record<FindingKind, Cursor[] | undefined>)[f.kind] ?? [];
+          if (list.length === 0) (samples as Record<FindingKind, Cursor[]>)[f.kind] = list;
+          if (list.length < maxSamples) list.push(f.key);
         }
         cp.scans[unit.scan]![unit.segment] = step.lastKey
           ? { done: step.done, lastKey: step.lastKey }
@@ -300,8 +311,6 @@ async function endInvocation(
 export interface ReportStore {
   /** Stores the report of a finished run. */
   saveLatest(report: RunReport): Promise<void>;
-  /** Deletes the run's checkpoint (the run is over; the next one starts afresh). */
-  clearCheckpoint(): Promise<void>;
 }
 
 /** Time kept back from the invocation's remaining time for saving, publishing and returning. */
@@ -326,8 +335,10 @@ export interface ReconcileSummary {
  * What a run found on a target and did not repair: all it found with repair off; with repair on, extras the
  * pair does not let it delete. The "mismatched after repair" alarm watches this.
  */
-export function unrepaired(t: Pick<TargetReport, 'missing' | 'extra' | 'different' | 'repaired'>): number {
-  return Math.max(0, t.missing + t.extra + t.different - t.repaired);
+export function unrepaired(
+  t: Pick<TargetReport, 'missing' | 'extra' | 'different' | 'lostDeletes' | 'repaired'>,
+): number {
+  return Math.max(0, mismatchedOf(t) - t.repaired);
 }
 
 /** The values of a finished run's metrics for one target (published by the function, and by the CLI). */
@@ -337,9 +348,10 @@ export function reconcileMetricValues(
 ): Record<(typeof RECONCILE_METRICS)[number], number> {
   return {
     ReconcileChecked: t.checked,
-    ReconcileMismatched: t.missing + t.extra + t.different,
+    ReconcileMismatched: mismatchedOf(t),
     ReconcileMissing: t.missing,
     ReconcileExtra: t.extra,
+    ReconcileLostDeletes: t.lostDeletes ?? 0,
     ReconcileRepaired: t.repaired,
     ReconcileUnrepaired: unrepaired(t),
     ConsistencyRatio: t.consistencyRatio,
@@ -347,7 +359,10 @@ export function reconcileMetricValues(
   };
 }
 
-/** Publishes a finished run's metrics per target (EMF; namespace Replicator, dimensions Pair and Target). */
+/**
+ * Publishes a finished run's metrics per target (EMF; namespace Replicator, dimensions Pair and Target), and
+ * one ReconcileRuns for the pair, whose absence for two schedule periods is an alarm.
+ */
 export function publishReport(report: RunReport): void {
   for (const t of report.targets) {
     const m = metricsFor({ Pair: report.pair, Target: t.target });
@@ -355,15 +370,21 @@ export function publishReport(report: RunReport): void {
     for (const name of RECONCILE_METRICS) addMetric(m, name, values[name]);
     m.publishStoredMetrics();
   }
+  const pair = metricsFor({ Pair: report.pair });
+  addMetric(pair, 'ReconcileRuns', 1);
+  pair.publishStoredMetrics();
 }
 
 /** Finishes an invocation: publish and store a complete run, log either way, and summarize. */
-export async function finishInvocation(result: ReconcileResult, reports: ReportStore): Promise<ReconcileSummary> {
+export async function finishInvocation(
+  result: ReconcileResult,
+  stores: { readonly reports: ReportStore; readonly checkpoints: CheckpointStore },
+): Promise<ReconcileSummary> {
   const { report } = result;
   if (result.complete) {
     publishReport(report);
-    await reports.saveLatest(report);
-    await reports.clearCheckpoint();
+    await stores.reports.saveLatest(report);
+    await stores.checkpoints.clear?.();
     logger.info('reconcile run finished', {
       checked: report.checked,
       mismatched: report.mismatched,

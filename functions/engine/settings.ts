@@ -56,6 +56,9 @@ export interface ReconcileSettings {
   readonly sourceRegion: string;
   /** The pair queue, where repairs go; required with `repair`. */
   readonly queueUrl?: string;
+  /** Region and name of the pair's state table, whose tombstones tell lost deletes from extras. */
+  readonly stateRegion: string;
+  readonly stateTable: string;
   readonly repair: boolean;
   readonly deleteExtra: boolean;
   /** Read units (S3: requests) per second over the whole run. */
@@ -70,6 +73,8 @@ export function reconcileSettingsFromEnv(env: Env): ReconcileSettings {
     pair: requiredEnv(ENV.PAIR_NAME, env),
     sourceRegion: requiredEnv(ENV.SOURCE_REGION, env),
     queueUrl: requiredEnv(ENV.QUEUE_URL, env),
+    stateRegion: requiredEnv('AWS_REGION', env),
+    stateTable: requiredEnv(ENV.STATE_TABLE, env),
     repair: optionalEnv(ENV.REPAIR, env) === 'true',
     deleteExtra: optionalEnv(ENV.DELETE_EXTRA, env) === 'true',
     readRate: numberEnv(ENV.READ_RATE, 100, env),

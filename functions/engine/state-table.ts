@@ -3,20 +3,66 @@
  * progress (JSON under {@link CHECKPOINT_KEY}) and the latest finished run's report (under {@link REPORT_KEY});
  * a finished run clears its checkpoint, so the next scheduled invocation starts a new run.
  */
+
+import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { CheckpointStore, ReconcileCheckpoint } from './checkpoint';
+import { nameOf } from './errors';
 import type { ReportStore, RunReport } from './reconcile-run';
 
 /** The state table key of a pair's reconcile checkpoint. */
 export const CHECKPOINT_KEY = 'reconcile#checkpoint';
 
-/** The run state as a JSON string in the pair's state table (`pk` = {@link CHECKPOINT_KEY}). */
+/** How long a reconcile invocation holds the checkpoint after its last save: the function's 15 minutes, and one more. */
+export const CHECKPOINT_LEASE_MS = 16 * 60_000;
+
+/** Another reconcile run of the pair holds the checkpoint: this one stops rather than interleave with it. */
+export class CheckpointConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointConflictError';
+  }
+}
+
+/**
+ * The run state as a JSON string in the pair's state table (`pk` = {@link CHECKPOINT_KEY}). Every save is
+ * conditional: it takes the checkpoint only if no other holder's lease is still running, and extends this
+ * holder's lease, so two invocations (a slow run and the next schedule, say) never write one run's state in
+ * turns; the one that loses stops with a {@link CheckpointConflictError}.
+ */
 export class DynamoCheckpointStore implements CheckpointStore {
+  /** This holder's id (one per store: a function container runs one invocation at a time). */
+  readonly owner: string;
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly stateTable: string,
     private readonly now: () => number = Date.now,
-  ) {}
+    opts: { readonly owner?: string; readonly leaseMs?: number } = {},
+  ) {
+    this.owner = opts.owner ?? randomUUID();
+    this.leaseMs = opts.leaseMs ?? CHECKPOINT_LEASE_MS;
+  }
+
+  private readonly leaseMs: number;
+
+  /** The condition of a write that takes or keeps the checkpoint. */
+  private held(now: number) {
+    return {
+      ConditionExpression: 'attribute_not_exists(#owner) OR #owner = :me OR #lease < :now',
+      ExpressionAttributeNames: { '#owner': 'owner', '#lease': 'leaseUntil' },
+      ExpressionAttributeValues: { ':me': { S: this.owner }, ':now': { N: String(now) } },
+    };
+  }
+
+  private conflict(err: unknown): never {
+    if (nameOf(err) === 'ConditionalCheckFailedException') {
+      throw new CheckpointConflictError(
+        `another reconcile run of this pair holds the checkpoint in ${this.stateTable} (its lease runs at most ${this.leaseMs / 60_000} minutes past its last save); this invocation stops`,
+      );
+    }
+    throw err;
+  }
 
   async load(): Promise<ReconcileCheckpoint | undefined> {
     const res = await this.client.send(
@@ -27,23 +73,46 @@ export class DynamoCheckpointStore implements CheckpointStore {
   }
 
   async save(checkpoint: ReconcileCheckpoint): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.stateTable,
-        Item: {
-          pk: { S: CHECKPOINT_KEY },
-          state: { S: JSON.stringify(checkpoint) },
-          updatedAt: { N: String(this.now()) },
-        },
-      }),
-    );
+    const now = this.now();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.stateTable,
+          Item: {
+            pk: { S: CHECKPOINT_KEY },
+            state: { S: JSON.stringify(checkpoint) },
+            updatedAt: { N: String(now) },
+            owner: { S: this.owner },
+            leaseUntil: { N: String(now + this.leaseMs) },
+          },
+          ...this.held(now),
+        }),
+      );
+    } catch (err) {
+      this.conflict(err);
+    }
+  }
+
+  /** Deletes the run's checkpoint (the run is over; the next one starts afresh), if this holder still has it. */
+  async clear(): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.stateTable,
+          Key: { pk: { S: CHECKPOINT_KEY } },
+          ...this.held(this.now()),
+        }),
+      );
+    } catch (err) {
+      this.conflict(err);
+    }
   }
 }
 
 /** The state table key of a pair's latest reconcile run report. */
 export const REPORT_KEY = 'reconcile#report#latest';
 
-/** Keeps the latest run report and clears the checkpoint of a finished run. */
+/** Keeps the latest run report. */
 export class DynamoReportStore implements ReportStore {
   constructor(
     private readonly client: DynamoDBClient,
@@ -68,10 +137,5 @@ export class DynamoReportStore implements ReportStore {
         },
       }),
     );
-  }
-
-  /** Deletes the run's checkpoint (the run is over; the next one starts afresh). */
-  async clearCheckpoint(): Promise<void> {
-    await this.client.send(new DeleteItemCommand({ TableName: this.stateTable, Key: { pk: { S: CHECKPOINT_KEY } } }));
   }
 }

@@ -94,9 +94,6 @@ export interface BucketReconcileSettings extends ReconcileSettings {
   readonly targets: readonly BucketTargetEnv[];
   readonly prefix?: string;
   readonly suffix?: string;
-  /** Region and name of the pair's state table, whose tombstones repairs read. */
-  readonly stateRegion: string;
-  readonly stateTable: string;
   /** The checksum the copier asks for, which reconcile compares. */
   readonly checksumAlgorithm: ChecksumAlgorithm;
 }
@@ -111,8 +108,6 @@ export function reconcileSettings(env: Env = process.env): BucketReconcileSettin
     targets: jsonEnv<BucketTargetEnv[]>(ENV.TARGETS, env),
     ...(prefix ? { prefix } : {}),
     ...(suffix ? { suffix } : {}),
-    stateRegion: requiredEnv('AWS_REGION', env),
-    stateTable: requiredEnv(ENV.STATE_TABLE, env),
     checksumAlgorithm: copySettingsFromEnv(env).checksumAlgorithm,
   };
 }

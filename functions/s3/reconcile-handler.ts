@@ -10,11 +10,11 @@ import { lambdaClients, reconcileDeps, reconcileSettings } from './deps';
 import { runS3Reconcile } from './reconcile';
 
 const SETTINGS = reconcileSettings();
-const { checkpoints, reports } = stateStores();
+const stores = stateStores();
 logger.appendKeys({ pair: SETTINGS.pair });
 
 /** Lambda entry point (EventBridge scheduled event; its content is not used). */
 export async function handler(_event: unknown, context: Context): Promise<ReconcileSummary> {
-  const deps = reconcileDeps(SETTINGS, lambdaClients, checkpoints);
-  return reconcileInvocation(context, reports, (deadlineMs) => runS3Reconcile(deps, { deadlineMs }));
+  const deps = reconcileDeps(SETTINGS, lambdaClients, stores.checkpoints);
+  return reconcileInvocation(context, stores, (deadlineMs) => runS3Reconcile(deps, { deadlineMs }));
 }

@@ -39,6 +39,7 @@ import {
 } from '../engine/checkpoint';
 import { mapLimit, realSleep } from '../engine/concurrency';
 import {
+  type FindingKind,
   ReconcileConfigError,
   type ReconcileResult,
   type RunOptions,
@@ -46,7 +47,7 @@ import {
   type ScanStep,
 } from '../engine/reconcile-run';
 import type { TombstoneStore } from '../engine/tombstones';
-import { compareVersions, LOWEST_OBJECT_VERSION, nextObjectVersion } from '../engine/version';
+import { compareVersions, isNewer, LOWEST_OBJECT_VERSION, nextObjectVersion } from '../engine/version';
 import type { TargetObject } from './copy';
 import { type S3Envelope, s3KeyHash } from './envelope';
 import { type ChecksumAlgorithm, isMultipartEtag, normalizeEtag, verifyCopy } from './integrity';
@@ -159,7 +160,7 @@ export function listedEqual(source: ListedObject, target: ListedObject): boolean
   return normalizeEtag(source.etag) === normalizeEtag(target.etag);
 }
 
-type Kind = 'missing' | 'extra' | 'different';
+type Kind = FindingKind;
 
 /** A confirmed difference on one target, with what its repair needs. */
 interface S3Finding {
@@ -167,6 +168,8 @@ interface S3Finding {
   readonly key: string;
   readonly source?: HeadObject;
   readonly targetVersion?: string;
+  /** A lost delete's tombstone: the version of the source's delete. */
+  readonly tombstone?: string;
 }
 
 /** What checking one chunk of one target found. */
@@ -315,18 +318,40 @@ async function checkChunk(
   const delay = ctx.deps.recheckDelayMs ?? 0;
   if (suspects.length > 0 && delay > 0) await ctx.sleep(delay);
   await mapLimit(suspects, ctx.deps.concurrency ?? 16, (s) => settle(ctx, target, s.source, out, s.key));
+  await findLostDeletes(ctx, out);
   // Settled in any order: in key order, the report's samples and the repairs do not depend on timing.
   out.findings.sort((a, b) => compareKeys(a.key, b.key));
   return out;
 }
 
-/** Builds the repair envelopes of one target's findings (extras only with `deleteExtra`). */
+/**
+ * Extra objects whose key the source deleted after the target's copy was written (a tombstone newer than the
+ * copy's `rep-v`) are lost deletes: counted apart from extras, and repaired as the delete they are.
+ */
+async function findLostDeletes(ctx: Ctx, out: { counts: TargetCounts; findings: S3Finding[] }): Promise<void> {
+  const extras = out.findings.filter((f) => f.kind === 'extra');
+  if (!ctx.deps.tombstones || extras.length === 0) return;
+  const tombs = await ctx.deps.tombstones.newest(extras.map((f) => s3KeyHash(f.key)));
+  out.findings = out.findings.map((f) => {
+    const tomb = f.kind === 'extra' ? tombs.get(s3KeyHash(f.key)) : undefined;
+    if (tomb === undefined || !isNewer(tomb, f.targetVersion)) return f;
+    out.counts.extra--;
+    out.counts.lostDeletes = (out.counts.lostDeletes ?? 0) + 1;
+    return { ...f, kind: 'lostDelete', tombstone: tomb };
+  });
+}
+
+/**
+ * Builds the repair envelopes of one target's findings: extras only with `deleteExtra`; lost deletes always,
+ * at their tombstone's version (the source's own delete).
+ */
 export function buildS3RepairEnvelopes(
   findings: readonly {
     readonly kind: Kind;
     readonly key: string;
     readonly source?: Pick<HeadObject, 'size' | 'etag'>;
     readonly targetVersion?: string;
+    readonly tombstone?: string;
   }[],
   tombstones: ReadonlyMap<string, string>,
   opts: { readonly pair: string; readonly origin: string; readonly deleteExtra: boolean; readonly capturedAt: number },
@@ -334,6 +359,10 @@ export function buildS3RepairEnvelopes(
   const out: S3Envelope[] = [];
   for (const f of findings) {
     const base = { v: 1, pair: opts.pair, image: null, origin: opts.origin, capturedAt: opts.capturedAt } as const;
+    if (f.kind === 'lostDelete' && f.tombstone !== undefined) {
+      out.push({ ...base, op: 'delete', key: { key: f.key }, version: f.tombstone });
+      continue;
+    }
     if (f.kind === 'extra') {
       if (!opts.deleteExtra) continue;
       out.push({ ...base, op: 'delete', key: { key: f.key }, version: repairDeleteVersion(f.targetVersion) });
@@ -400,7 +429,7 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
   };
 
   const repairChunk = async (targetId: string, repairable: readonly S3Finding[]) => {
-    const puts = repairable.filter((f) => f.kind !== 'extra').map((f) => s3KeyHash(f.key));
+    const puts = repairable.filter((f) => f.kind === 'missing' || f.kind === 'different').map((f) => s3KeyHash(f.key));
     const tombs = puts.length > 0 ? await deps.tombstones!.newest(puts) : new Map<string, string>();
     const envelopes = buildS3RepairEnvelopes(repairable, tombs, {
       pair: deps.pair,

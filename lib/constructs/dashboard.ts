@@ -71,7 +71,7 @@ function alarmByName(scope: Construct, alarm: cloudwatch.IAlarm, index: number):
   return cloudwatch.Alarm.fromAlarmArn(scope, `Alarm${index}`, arn);
 }
 
-/** The widgets of one pair's row: header, six graphs (four replication, two reconcile), alarm states. */
+/** The widgets of one pair's row: header, nine graphs (seven replication and backlog, two reconcile), alarm states. */
 function pairRow(scope: Construct, pair: DashboardPair, period: Duration): cloudwatch.IWidget[] {
   const perTarget = (metricName: MetricName, statistic: string, label = (t: string) => t) =>
     pair.targets.map((t) => replicatorMetric(metricName, pair.pairName, t, { period, statistic, label: label(t) }));
@@ -96,6 +96,22 @@ function pairRow(scope: Construct, pair: DashboardPair, period: Duration): cloud
       ...perTarget('ApplyErrors', 'Sum', (t) => `${t} ApplyErrors`),
       ...perTarget('StaleSkipped', 'Sum', (t) => `${t} StaleSkipped`),
     ]),
+    // The backlog: how old the oldest waiting change is (in the queue; per target, waiting for a retry).
+    new cloudwatch.GraphWidget({
+      title: `${pair.pairName}: backlog age (Maximum)`,
+      left: [
+        pair.queue.metricApproximateAgeOfOldestMessage({
+          period,
+          statistic: 'Maximum',
+          label: 'queue, oldest message (s)',
+        }),
+      ],
+      right: perTarget('BacklogAge', 'Maximum', (t) => `${t} oldest waiting change (ms)`),
+      width: 12,
+      height: 6,
+    }),
+    graph(`${pair.pairName}: envelopes re-sent for a retry (Sum)`, perTarget('BacklogEnvelopes', 'Sum')),
+    graph(`${pair.pairName}: dead-lettered (Sum)`, perTarget('DeadLettered', 'Sum')),
     // Reconcile runs are hours apart: one point per run, so these graph by the hour.
     new cloudwatch.GraphWidget({
       title: `${pair.pairName}: reconcile consistency ratio (Minimum, 1 h)`,

@@ -4,7 +4,7 @@
  * pair emits no metrics and must stay OK).
  */
 import { createHash } from 'node:crypto';
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -50,6 +50,8 @@ export interface TargetAlarms {
   readonly target: string;
   /** p99 ReplicationLatency above the threshold (`replicator-<pair>-latency-p99-<region>-<name>`). */
   readonly latencyAlarm: cloudwatch.Alarm;
+  /** The oldest change waiting for a retry on the target is older than maxBacklogAge (`…-backlog-age-…`). */
+  readonly backlogAgeAlarm: cloudwatch.Alarm;
   /** ApplyErrors at least 1 (`replicator-<pair>-apply-errors-<region>-<name>`). */
   readonly applyErrorsAlarm: cloudwatch.Alarm;
   /** ReconcileUnrepaired above 0: mismatches a reconcile left (`replicator-<pair>-reconcile-mismatched-<region>-<name>`). */
@@ -76,6 +78,17 @@ export interface PairMonitoringProps extends PairAlarmOptions {
   readonly pairName: string;
   /** Dead-letter queue of the pair queue. */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The pair queue: the age of its oldest message is the pair's backlog.
+   * @default - no backlog alarm on the queue
+   */
+  readonly queue?: sqs.IQueue;
+  /**
+   * Age of the oldest waiting change above which the backlog alarms fire: the pair queue's oldest message, and
+   * per target the oldest change waiting for a retry (BacklogAge, which re-sends do not make younger).
+   * @default - 15 minutes
+   */
+  readonly maxBacklogAge?: Duration;
   /** Where capture's failures go: the stream mapping's on-failure destination, or the events queue's DLQ. */
   readonly captureFailureQueue: sqs.IQueue;
   /** The capture function (its IteratorAge is watched when it reads a stream). */
@@ -114,6 +127,41 @@ export interface PairMonitoringProps extends PairAlarmOptions {
    * @default - none: no per-target alarms
    */
   readonly targets?: readonly string[];
+  /**
+   * The pair's scheduled reconciler: alarms on its errors, on invocations that failed after Lambda's retries,
+   * and on no run finishing for two schedule periods.
+   * @default - none: the pair has no scheduled reconciler
+   */
+  readonly reconciler?: {
+    readonly function: lambda.IFunction;
+    readonly failureQueue: sqs.IQueue;
+    /** The schedule expression: the overdue alarm needs a `rate(...)` to know how long two periods are. */
+    readonly schedule: string;
+  };
+}
+
+/** The alarms of a pair's scheduled reconciler. */
+export interface ReconcilerAlarms {
+  /** Reconcile invocations that failed (`replicator-<pair>-reconcile-errors`). */
+  readonly errorsAlarm: cloudwatch.Alarm;
+  /** Scheduled invocations that failed after Lambda's retries (`replicator-<pair>-reconcile-failures`). */
+  readonly failuresAlarm: cloudwatch.Alarm;
+  /**
+   * No run finished for two schedule periods (`replicator-<pair>-reconcile-overdue`); absent for a `cron(...)`
+   * schedule, whose periods vary.
+   */
+  readonly overdueAlarm: cloudwatch.Alarm | undefined;
+}
+
+/** The period of a `rate(N unit)` schedule, or undefined for any other expression. */
+export function schedulePeriod(expression: string): Duration | undefined {
+  const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2]!;
+  if (unit.startsWith('minute')) return Duration.minutes(n);
+  if (unit.startsWith('hour')) return Duration.hours(n);
+  return Duration.days(n);
 }
 
 /** CloudWatch alarms on a pair's DLQs, capture lag and apply errors. */
@@ -130,8 +178,12 @@ export class PairMonitoring extends Construct {
   readonly captureLagAlarm: cloudwatch.Alarm;
   /** Apply (or copy) invocations that failed (at least 1). */
   readonly applyErrorsAlarm: cloudwatch.Alarm;
+  /** The pair queue's oldest message is older than maxBacklogAge (`replicator-<pair>-backlog-age`); with `queue`. */
+  readonly backlogAgeAlarm: cloudwatch.Alarm | undefined;
   /** The alarms of each target, in the order of the targets prop. */
   readonly targetAlarms: readonly TargetAlarms[];
+  /** The scheduled reconciler's alarms; only when the pair has one. */
+  readonly reconcilerAlarms: ReconcilerAlarms | undefined;
   /** Every alarm above (the pair's, then each target's). */
   readonly alarms: readonly cloudwatch.Alarm[];
 
@@ -191,6 +243,17 @@ export class PairMonitoring extends Construct {
       alarmDescription: `${step[0]!.toUpperCase()}${step.slice(1)} invocations of pair ${props.pairName} failed.`,
       metric: props.applyFunction.metricErrors({ period, statistic: 'Sum' }),
     });
+    const maxBacklogAge = props.maxBacklogAge ?? Duration.minutes(15);
+    this.backlogAgeAlarm = props.queue
+      ? new cloudwatch.Alarm(this, 'BacklogAgeAlarm', {
+          ...lag,
+          alarmName: `${prefix}-backlog-age`,
+          alarmDescription: `The oldest message in the queue of pair ${props.pairName} is older than ${maxBacklogAge.toHumanString()}: ${step} is not keeping up, or a target is unreachable (see the per-target backlog alarms).`,
+          metric: props.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+          // The SQS metric is in seconds.
+          threshold: maxBacklogAge.toSeconds(),
+        })
+      : undefined;
     const latencyThreshold = props.latencyP99Threshold ?? Duration.seconds(60);
     this.targetAlarms = (props.targets ?? []).map((target) => {
       // The id holds "/" (and an account for a cross-account target); alarm names and construct ids get "-".
@@ -210,6 +273,16 @@ export class PairMonitoring extends Construct {
           }),
           threshold: latencyThreshold.toMilliseconds(),
         }),
+        backlogAgeAlarm: new cloudwatch.Alarm(scope, 'BacklogAgeAlarm', {
+          ...lag,
+          alarmName: alarmName(`${prefix}-backlog-age-${suffix}`),
+          alarmDescription: `Changes of pair ${props.pairName} have waited more than ${maxBacklogAge.toHumanString()} for ${about}: it keeps failing (see the re-sent envelopes' reasons in the ${step} logs).`,
+          metric: replicatorMetric('BacklogAge', props.pairName, target, {
+            period: Duration.minutes(5),
+            statistic: 'Maximum',
+          }),
+          threshold: maxBacklogAge.toMilliseconds(),
+        }),
         applyErrorsAlarm: new cloudwatch.Alarm(scope, 'ApplyErrorsAlarm', {
           ...atLeastOne,
           alarmName: alarmName(`${prefix}-apply-errors-${suffix}`),
@@ -227,12 +300,21 @@ export class PairMonitoring extends Construct {
         }),
       };
     });
+    this.reconcilerAlarms = props.reconciler ? this.reconcilerAlarmsOf(props, props.reconciler) : undefined;
+    const r = this.reconcilerAlarms;
     this.alarms = [
       this.deadLetterAlarm,
       this.captureFailureAlarm,
       this.captureLagAlarm,
       this.applyErrorsAlarm,
-      ...this.targetAlarms.flatMap((t) => [t.latencyAlarm, t.applyErrorsAlarm, t.reconcileMismatchedAlarm]),
+      ...(this.backlogAgeAlarm ? [this.backlogAgeAlarm] : []),
+      ...this.targetAlarms.flatMap((t) => [
+        t.latencyAlarm,
+        t.backlogAgeAlarm,
+        t.applyErrorsAlarm,
+        t.reconcileMismatchedAlarm,
+      ]),
+      ...(r ? [r.errorsAlarm, r.failuresAlarm, ...(r.overdueAlarm ? [r.overdueAlarm] : [])] : []),
     ];
     if (props.alarmTopic) {
       const action = new actions.SnsAction(props.alarmTopic);
@@ -241,5 +323,54 @@ export class PairMonitoring extends Construct {
         alarm.addOkAction(action);
       }
     }
+  }
+
+  /** The reconciler can't fail silently: its errors, its failed scheduled invocations, and runs overdue. */
+  private reconcilerAlarmsOf(
+    props: PairMonitoringProps,
+    reconciler: NonNullable<PairMonitoringProps['reconciler']>,
+  ): ReconcilerAlarms {
+    const prefix = `replicator-${props.pairName}`;
+    const period = props.period ?? Duration.minutes(1);
+    const atLeastOne = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    const errorsAlarm = new cloudwatch.Alarm(this, 'ReconcileErrorsAlarm', {
+      ...atLeastOne,
+      alarmName: `${prefix}-reconcile-errors`,
+      alarmDescription: `Reconcile invocations of pair ${props.pairName} failed; its logs say why. The next invocation continues from the checkpoint.`,
+      metric: reconciler.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+    });
+    const failuresAlarm = new cloudwatch.Alarm(this, 'ReconcileFailuresAlarm', {
+      ...atLeastOne,
+      alarmName: `${prefix}-reconcile-failures`,
+      alarmDescription: `Scheduled reconcile invocations of pair ${props.pairName} failed after Lambda's retries; see the queue ${reconciler.failureQueue.queueName}.`,
+      metric: reconciler.failureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+    });
+    const every = schedulePeriod(reconciler.schedule);
+    let overdueAlarm: cloudwatch.Alarm | undefined;
+    if (every === undefined) {
+      Annotations.of(this).addWarningV2(
+        'replicator:reconcile-overdue-cron',
+        `The reconcile of pair ${props.pairName} runs on ${reconciler.schedule}: no alarm watches for runs overdue (it needs a rate(...) schedule to know two periods).`,
+      );
+    } else {
+      // CloudWatch takes periods of at most a day; two schedule periods are then several of them.
+      const alarmPeriod = Duration.seconds(Math.min(every.toSeconds(), 86_400));
+      overdueAlarm = new cloudwatch.Alarm(this, 'ReconcileOverdueAlarm', {
+        alarmName: `${prefix}-reconcile-overdue`,
+        alarmDescription: `No reconcile run of pair ${props.pairName} finished in two schedule periods (${reconciler.schedule}). Until the first run after a deploy finishes, this alarm is in ALARM too.`,
+        metric: replicatorMetric('ReconcileRuns', props.pairName, undefined, { period: alarmPeriod, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: Math.ceil((2 * every.toSeconds()) / alarmPeriod.toSeconds()),
+        // No data is the failure this alarm is for: no run finished at all.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+    return { errorsAlarm, failuresAlarm, overdueAlarm };
   }
 }

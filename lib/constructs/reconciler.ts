@@ -5,12 +5,13 @@
  * the handler entry, the type's variables and its reads of the source and targets (each type module's
  * `reconcileReadStatements`). Metrics go out as EMF log lines, so no CloudWatch permission is needed.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   type BucketTargetEnv,
@@ -57,14 +58,23 @@ export class Reconciler extends Construct {
   readonly function: ReplicatorFunction;
   /** The EventBridge rule that invokes it on the schedule. */
   readonly rule: events.Rule;
+  /** Where scheduled invocations that failed after Lambda's retries go (`replicator-<pair>-reconcile-failures`). */
+  readonly failureQueue: sqs.Queue;
+  /** The schedule expression (`rate(...)` or `cron(...)`). */
+  readonly schedule: string;
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
     const { reconcile } = props;
     const stack = Stack.of(this);
+    this.schedule = reconcile.schedule;
 
+    const names = pairResourceNames(props.pairName);
     this.function = new ReplicatorFunction(this, 'Function', {
-      functionName: pairResourceNames(props.pairName).reconcileFunction,
+      functionName: names.reconcileFunction,
+      // One run at a time: a run that outlasts its schedule must not meet the next on the same checkpoint
+      // (the checkpoint's conditional writes stop the loser too).
+      reservedConcurrentExecutions: 1,
       entry: props.entry,
       serviceName: 'replicator-reconcile',
       memorySize: 1024,
@@ -80,6 +90,24 @@ export class Reconciler extends Construct {
         [ENV.TARGETS]: JSON.stringify(props.targets),
         ...props.environment,
       },
+    });
+
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      queueName: names.reconcileFailureQueue,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter destination: the on-failure destination of the scheduled reconcile invocations. Its depth is alarmed.',
+    });
+    // A scheduled invocation that still fails after Lambda's retries leaves a record here instead of nothing.
+    this.function.function.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.failureQueue),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
     });
 
     this.rule = new events.Rule(this, 'Schedule', {

@@ -241,6 +241,8 @@ export abstract class ReplicationPair extends Construct {
     return new PairMonitoring(this, 'Monitoring', {
       pairName: this.pairName,
       deadLetterQueue: this.queues.deadLetterQueue,
+      queue: this.queues.queue,
+      maxBacklogAge: Duration.seconds(durationSeconds(this.options.maxBacklogAge)),
       captureFailureQueue: this.queues.captureFailureQueue,
       captureFunction: spec.capture.function,
       applyFunction: spec.applier.function,
@@ -249,6 +251,15 @@ export abstract class ReplicationPair extends Construct {
       alarmTopic: spec.alarmTopic,
       eventsQueue: spec.eventsQueue,
       applyStepName: spec.applyStepName,
+      ...(this.reconciler
+        ? {
+            reconciler: {
+              function: this.reconciler.function.function,
+              failureQueue: this.reconciler.failureQueue,
+              schedule: this.reconciler.schedule,
+            },
+          }
+        : {}),
     });
   }
 }

@@ -38,6 +38,11 @@ export interface ReplicatorFunctionProps {
    */
   readonly timeout?: Duration;
   /**
+   * Concurrent executions reserved for (and the most allowed to) the function.
+   * @default - none reserved: the function scales with the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
    * How long the function's logs are kept.
    * @default - one month
    */
@@ -74,6 +79,9 @@ export class ReplicatorFunction extends Construct {
       runtime: REPLICATOR_RUNTIME,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(60),
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       role: this.role,
       logGroup: this.logGroup,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),

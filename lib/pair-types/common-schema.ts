@@ -78,15 +78,28 @@ export function durationSeconds(text: string): number {
   return Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
 }
 
-/** A duration of at most {@link MAX_RETRY_FOR_SECONDS}: a whole number and a unit, `90s`, `30min`, `24h`, `2d`. */
-export const retryForSchema = z
-  .string()
-  .regex(/^\d+(s|min|h|d)$/, 'must be a whole number and a unit: s, min, h or d (e.g. "24h")')
-  .refine(
-    // The regex above reports a malformed duration; zod runs this check too, so it must not throw.
-    (v) => !/^\d+(s|min|h|d)$/.test(v) || durationSeconds(v) <= MAX_RETRY_FOR_SECONDS,
-    'must be at most 13d: the pair queue keeps a message 14 days, and a day is kept as a margin',
+/** A duration of at most `maxSeconds`: a whole number and a unit, `90s`, `30min`, `24h`, `2d`. */
+function durationSchema(maxSeconds: number, tooLong: string) {
+  return (
+    z
+      .string()
+      .regex(/^\d+(s|min|h|d)$/, 'must be a whole number and a unit: s, min, h or d (e.g. "24h")')
+      // The regex above reports a malformed duration; zod runs this check too, so it must not throw.
+      .refine((v) => !/^\d+(s|min|h|d)$/.test(v) || durationSeconds(v) <= maxSeconds, tooLong)
   );
+}
+
+/** How long transient failures are retried: at most {@link MAX_RETRY_FOR_SECONDS}. */
+export const retryForSchema = durationSchema(
+  MAX_RETRY_FOR_SECONDS,
+  'must be at most 13d: the pair queue keeps a message 14 days, and a day is kept as a margin',
+);
+
+/** The backlog age that alarms: at most a day (CloudWatch's longest alarm period), at least a minute. */
+export const backlogAgeSchema = durationSchema(86_400, 'must be at most 1d').refine(
+  (v) => !/^\d+(s|min|h|d)$/.test(v) || durationSeconds(v) >= 60,
+  'must be at least 1min',
+);
 
 /** Options that every pair type shares: how envelopes travel from capture to apply (or copy). */
 export const commonOptionShape = {
@@ -99,6 +112,11 @@ export const commonOptionShape = {
    * that is unavailable) are retried, from an envelope's first failure, before it is dead-lettered.
    */
   retryFor: retryForSchema.optional(),
+  /**
+   * Age of the oldest change still waiting (in the pair queue, or for a retry on a target) above which the
+   * backlog alarms fire.
+   */
+  maxBacklogAge: backlogAgeSchema.optional(),
   /** Envelopes packed into one SQS message at most. */
   envelopesPerMessage: z.int().min(1).max(500).optional(),
   /** Concurrent apply (or copy) invocations at most (Lambda SQS maximum concurrency). */
@@ -113,6 +131,7 @@ export const COMMON_PAIR_DEFAULTS: Required<CommonPairOptions> = {
   applyBatchSize: 10,
   maxAttempts: 5,
   retryFor: '24h',
+  maxBacklogAge: '15min',
   envelopesPerMessage: 25,
   applyConcurrency: 10,
 };

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { loadConfigFile, type ReplicationConfig, regionsOf } from '../../lib/config';
 import { startCountingProxy } from '../local/counting-proxy';
 import { type DeployedApp, deployApp } from '../local/deploy';
-import { type MotoServer, startMoto } from '../local/moto';
+import { type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
 import { LocalRuntime } from '../local/runtime';
 import { MetricsCollector } from './metrics-collector';
 
@@ -80,6 +80,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       workDir = tmpWork;
       log(`moto_server started on ${endpoint} (pid ${moto.pid})`);
     }
+    if (opts.endpoint) await checkEndpoint(opts.endpoint);
     workDir ??= join(projectDir, '.local', `endpoint-${Date.now()}`);
     mkdirSync(workDir, { recursive: true });
     const regions = regionsOf(config);
@@ -127,5 +128,34 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** A local cloud that cannot work as given; the message says why and what to do, in a line. */
+export class LocalCloudError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalCloudError';
+  }
+}
+
+/**
+ * Fails at once, before any deploy, when the moto_server at `endpoint` would lose the pairs' stream records: a
+ * plain moto_server runs DynamoDB and SQS event source mappings itself (and, without Docker, empties the
+ * stream while failing to invoke), so the local runtime would find nothing to replicate.
+ */
+export async function checkEndpoint(endpoint: string): Promise<void> {
+  let detached: boolean;
+  try {
+    detached = await motoDetachesEventSourceMappings(endpoint);
+  } catch (err) {
+    throw new LocalCloudError(
+      `cannot reach a moto_server at ${endpoint} (${(err as Error).message}); start one with "npx replicator moto --port PORT", or leave out --endpoint`,
+    );
+  }
+  if (!detached) {
+    throw new LocalCloudError(
+      `the moto_server at ${endpoint} runs event source mappings itself and would consume the stream records before Replicator reads them; start it with "npx replicator moto --port PORT" (moto_server with Replicator's hook), or leave out --endpoint`,
+    );
   }
 }

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
+import { mismatchedOf } from '../../functions/engine/reconcile-run';
 import {
   ConfigError,
   loadConfigFile,
@@ -13,9 +14,10 @@ import {
   RECONCILE_DEFAULTS,
   type ReplicationConfig,
 } from '../../lib/config';
+import { startMoto } from '../local/moto';
 import { clientConfig } from './aws';
 import { runDemo } from './demo';
-import { PROJECT_DIR, startLocalCloud } from './local-cloud';
+import { LocalCloudError, PROJECT_DIR, startLocalCloud } from './local-cloud';
 import { pairStatus, redrive } from './operations';
 import { driverOf } from './pair-types/registry';
 import { exitCodeOf, reconcilePair, renderReport } from './reconcile';
@@ -93,6 +95,24 @@ export function buildProgram(): Command {
       },
     );
 
+  program
+    .command('moto')
+    .description(
+      "start a moto_server with Replicator's hook (moto's own event source mappings kept away, so the local " +
+        'runtime is the only consumer of streams and queues), for `replicator local --endpoint`; runs until stopped',
+    )
+    .option('--port <n>', 'TCP port to listen on (127.0.0.1)', positiveInt('--port'), 5000)
+    .action(async (o: { port: number }) => {
+      const moto = await startMoto({ port: o.port });
+      const stop = async (code: number) => {
+        await moto.stop();
+        process.exit(code);
+      };
+      process.on('SIGINT', () => void stop(130));
+      process.on('SIGTERM', () => void stop(143));
+      console.log(`READY ${moto.endpoint}`);
+    });
+
   common(program.command('status'))
     .description(
       'per pair and target: queue and DLQ depth, capture failures, items replicated and lag in the last hour, ' +
@@ -114,7 +134,7 @@ export function buildProgram(): Command {
       const rows = status.flatMap((s) => {
         if (!s.deployed) {
           problems.push(`${s.pair}: not deployed (${s.reason})`);
-          return s.targets.map((t) => [s.pair, t.target, 'not deployed', '-', '-', '-', '-', '-', '-', '-', '-']);
+          return s.targets.map((t) => [s.pair, t.target, 'not deployed', '-', '-', '-', '-', '-', '-', '-', '-', '-']);
         }
         const run = s.lastReconcile;
         // Without a readable report, an error means the report (or checkpoint) is there but corrupt.
@@ -136,11 +156,12 @@ export function buildProgram(): Command {
             s.queueDepth,
             s.dlqDepth,
             s.captureFailures,
+            t.backlogAgeMs === null ? '-' : `${t.backlogEnvelopes} re-sent, oldest ${ms(t.backlogAgeMs)}`,
             t.replicatedLastHour,
             t.lagP99Ms === null ? '-' : `${ms(t.lagP99Ms)}${t.lagStatistic === 'p99' ? '' : ' (max)'}`,
             last,
             r ? percent(r.consistencyRatio) : '-',
-            r ? r.missing + r.extra + r.different : '-',
+            r ? mismatchedOf(r) : '-',
             r ? r.repaired : '-',
           ];
         });
@@ -153,6 +174,7 @@ export function buildProgram(): Command {
             'queue',
             'dlq',
             'capture failures',
+            'waiting for a retry (20 min)',
             'replicated (1 h)',
             'lag p99 (1 h)',
             'last reconcile',
@@ -264,7 +286,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof InvalidArgumentError) {
+    if (err instanceof ConfigError || err instanceof InvalidArgumentError || err instanceof LocalCloudError) {
       console.error(err.message);
     } else {
       console.error((err as Error).stack ?? String(err));

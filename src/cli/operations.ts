@@ -60,6 +60,13 @@ export interface ReconcileProgress {
 export interface TargetStatus {
   readonly target: string;
   readonly replicatedLastHour: number;
+  /**
+   * Age (ms, capture to now) of the oldest change waiting for a retry on this target, as the last re-sends in
+   * the past 20 minutes measured it; null when nothing was re-sent (nothing waits for a retry).
+   */
+  readonly backlogAgeMs: number | null;
+  /** Envelopes re-sent for a retry on this target in the past 20 minutes. */
+  readonly backlogEnvelopes: number;
   readonly lagP99Ms: number | null;
   /** What lagP99Ms is: the p99, or the Maximum where the endpoint computes no percentiles (moto). */
   readonly lagStatistic: LagStatistic;
@@ -285,6 +292,42 @@ async function lastHourMetrics(
 }
 
 /**
+ * What waits for a retry on a target: the oldest change (BacklogAge) and the envelopes re-sent (BacklogEnvelopes)
+ * in the past 20 minutes; a waiting change is re-sent at least every 15 minutes, so any shows there.
+ */
+async function backlogMetrics(
+  cw: CloudWatchClient,
+  pair: string,
+  target: string,
+): Promise<{ ageMs: number | null; envelopes: number }> {
+  const end = new Date();
+  const metric = (name: MetricName) => ({
+    Namespace: METRICS_NAMESPACE,
+    MetricName: name,
+    Dimensions: [
+      { Name: 'Pair', Value: pair },
+      { Name: 'Target', Value: target },
+    ],
+  });
+  const res = await cw.send(
+    new GetMetricDataCommand({
+      StartTime: new Date(end.getTime() - 1_200_000),
+      EndTime: end,
+      MetricDataQueries: [
+        { Id: 'backlogAge', MetricStat: { Metric: metric('BacklogAge'), Period: 1200, Stat: 'Maximum' } },
+        { Id: 'backlogEnvelopes', MetricStat: { Metric: metric('BacklogEnvelopes'), Period: 1200, Stat: 'Sum' } },
+      ],
+    }),
+  );
+  const get = (id: string) => res.MetricDataResults?.find((r) => r.Id === id)?.Values ?? [];
+  const age = get('backlogAge');
+  return {
+    ageMs: age.length > 0 ? Math.max(...age) : null,
+    envelopes: get('backlogEnvelopes').reduce((s, v) => s + v, 0),
+  };
+}
+
+/**
  * Reads every pair's queue depths, last-hour metrics and reconcile state (the latest run report and any
  * unfinished run's checkpoint in the pair's state table, in the source region). A pair whose state table
  * does not exist is reported as not deployed rather than failing the whole status.
@@ -313,11 +356,13 @@ export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Prom
       ]);
       const targets = await Promise.all(
         targetIds(p).map(async (id): Promise<TargetStatus> => {
-          const m = await lastHourMetrics(cw, p.name, id);
+          const [m, backlog] = await Promise.all([lastHourMetrics(cw, p.name, id), backlogMetrics(cw, p.name, id)]);
           const last = reconcile.report?.targets.find((r) => r.target === id);
           return {
             target: id,
             replicatedLastHour: m.items,
+            backlogAgeMs: backlog.ageMs,
+            backlogEnvelopes: backlog.envelopes,
             lagP99Ms: m.p99,
             lagStatistic: m.lagStatistic,
             lastReconcile: last ? summarizeTarget(last) : null,

@@ -141,13 +141,14 @@ export async function publishMetrics(
 /** The run report as a table, one row per target, and a summary line. */
 export function renderReport(report: RunReport): string {
   const table = renderTable(
-    ['target', 'checked', 'missing', 'extra', 'different', 'repaired', 'consistency'],
+    ['target', 'checked', 'missing', 'extra', 'different', 'lost deletes', 'repaired', 'consistency'],
     report.targets.map((t) => [
       t.target,
       t.checked,
       t.missing,
       t.extra,
       t.different,
+      t.lostDeletes ?? 0,
       t.repaired,
       t.consistencyRatio.toFixed(4),
     ]),

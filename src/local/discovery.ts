@@ -142,11 +142,25 @@ export interface BucketVersioningInfo {
   readonly status: 'Enabled' | 'Suspended';
 }
 
+/**
+ * How Lambda handles a function's asynchronous invocations (schedules): retries of a failed invocation and
+ * where a record of one that still fails goes. From AWS::Lambda::EventInvokeConfig; Lambda's defaults
+ * (2 retries, no destination) for a function without one.
+ */
+export interface AsyncInvokeInfo {
+  readonly functionName: string;
+  readonly maximumRetryAttempts: number;
+  /** ARN of the on-failure destination (an SQS queue is what the runtime delivers to). */
+  readonly onFailureDestination: string | undefined;
+}
+
 /** Everything discovered in one stack. */
 export interface StackDiscovery {
   readonly functions: FunctionInfo[];
   readonly mappings: MappingInfo[];
   readonly schedules: ScheduleInfo[];
+  /** Asynchronous invocation settings of functions that have them. */
+  readonly asyncInvokes: AsyncInvokeInfo[];
   /** Bucket notification configurations to apply (moto skips Custom::S3BucketNotifications). */
   readonly bucketNotifications: BucketNotificationInfo[];
   /** Bucket versioning to apply (moto skips VersioningConfiguration). */
@@ -209,6 +223,25 @@ export async function discoverStack(stack: RuntimeStack, clients: DiscoveryClien
       schedules.push(await discoverSchedulerSchedule(stack, logicalId, resource.Properties ?? {}, resolver, skipped));
     }
   }
+  const asyncInvokes: AsyncInvokeInfo[] = [];
+  for (const [logicalId, resource] of resources) {
+    if (resource?.Type !== 'AWS::Lambda::EventInvokeConfig') continue;
+    const props = resource.Properties ?? {};
+    try {
+      const fnRef = String(await resolver.resolve(props.FunctionName));
+      const destination = await resolver.resolveOptional(
+        (props.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination,
+      );
+      asyncInvokes.push({
+        functionName: functionNameFromRef(fnRef),
+        maximumRetryAttempts: Number(props.MaximumRetryAttempts ?? 2),
+        onFailureDestination: destination === undefined ? undefined : String(destination),
+      });
+    } catch (err) {
+      if (!(err instanceof UnresolvableValueError)) throw err;
+      skipped.push(`${stack.stackName}/${logicalId} (AWS::Lambda::EventInvokeConfig): ${err.message}`);
+    }
+  }
   const bucketNotifications: BucketNotificationInfo[] = [];
   const bucketVersioning: BucketVersioningInfo[] = [];
   for (const [logicalId, resource] of resources) {
@@ -227,7 +260,7 @@ export async function discoverStack(stack: RuntimeStack, clients: DiscoveryClien
       skipped.push(`${where} (${resource?.Type}): ${err.message}`);
     }
   }
-  return { functions, mappings, schedules, bucketNotifications, bucketVersioning, skipped };
+  return { functions, mappings, schedules, asyncInvokes, bucketNotifications, bucketVersioning, skipped };
 }
 
 async function discoverBucketNotifications(

@@ -52,6 +52,8 @@ export interface StartMotoOptions {
    * @default false
    */
   readonly keepMotoEventSourceMappings?: boolean;
+  /** TCP port to listen on. @default - a free port */
+  readonly port?: number;
 }
 
 /** moto_server is not on the PATH. */
@@ -109,7 +111,7 @@ export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer
   const executable = findMotoServer();
   if (executable === undefined) throw new MotoNotFoundError(process.env.PATH ?? '');
   const host = opts.host ?? 'localhost';
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const hookDir = opts.keepMotoEventSourceMappings === true ? undefined : writeSiteCustomize();
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (hookDir !== undefined) {

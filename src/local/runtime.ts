@@ -17,9 +17,10 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type AlarmInfo, type LocalAlarms, startLocalAlarms } from './alarms';
 import {
+  type AsyncInvokeInfo,
   type BucketNotificationInfo,
   type BucketVersioningInfo,
   discoverStack,
@@ -32,7 +33,7 @@ import {
 import { type EmfRecord, parseEmfLine, putEmfMetrics } from './emf';
 import { FunctionPool, type InvocationOutcome } from './function-pool';
 import { LOCAL_ACCOUNT, motoDetachesEventSourceMappings } from './moto';
-import { DynamoDbStreamPoller, type Poller, SqsPoller } from './pollers';
+import { DynamoDbStreamPoller, type Poller, queueUrlOf, SqsPoller } from './pollers';
 import { applyBucketNotifications, applyBucketVersioning, describeNotificationConfiguration } from './s3-buckets';
 
 export type {
@@ -64,6 +65,11 @@ export interface LocalRuntimeOptions {
   readonly onMetrics?: (emf: EmfRecord, fn: FunctionInfo) => void;
   /** Concurrent pollers per SQS mapping (Lambda starts with five). @default 2 */
   readonly sqsWorkersPerMapping?: number;
+  /**
+   * Waits before the retries of a failed asynchronous (scheduled) invocation, as Lambda spaces them.
+   * @default - [60000, 120000]: about a minute, then two
+   */
+  readonly asyncRetryDelaysMs?: readonly number[];
   /** Most concurrent invocations of one function. @default 8 */
   readonly maxWorkersPerFunction?: number;
   /** How long stop() waits for running invocations before ending workers. @default 10000 */
@@ -130,6 +136,7 @@ export class LocalRuntime {
   private readonly fnInfos: FunctionInfo[] = [];
   private readonly mappingInfos: MappingInfo[] = [];
   private readonly scheduleInfos: ScheduleInfo[] = [];
+  private readonly asyncInvokeInfos: AsyncInvokeInfo[] = [];
   private readonly notificationInfos: BucketNotificationInfo[] = [];
   private readonly versioningInfos: BucketVersioningInfo[] = [];
   private readonly skippedItems: string[] = [];
@@ -169,6 +176,7 @@ export class LocalRuntime {
       this.fnInfos.push(...d.functions);
       this.mappingInfos.push(...d.mappings);
       this.scheduleInfos.push(...d.schedules);
+      this.asyncInvokeInfos.push(...d.asyncInvokes);
       this.notificationInfos.push(...d.bucketNotifications);
       this.versioningInfos.push(...d.bucketVersioning);
       this.skippedItems.push(...d.skipped);
@@ -247,6 +255,16 @@ export class LocalRuntime {
   async invoke(name: string, event: unknown): Promise<InvocationOutcome> {
     if (this.state !== 'running') throw new RuntimeStateError(`invoke() on a ${this.state} runtime`);
     return this.invokeFunction(this.findFunction(name), event);
+  }
+
+  /**
+   * Invokes a function asynchronously, as EventBridge schedules do: Lambda's retries of a failed invocation
+   * (the function's EventInvokeConfig, else 2), spaced by `asyncRetryDelaysMs`, then a record of the failure
+   * to its on-failure destination when it has one. Resolves with the last outcome.
+   */
+  async invokeAsync(name: string, event: unknown): Promise<InvocationOutcome> {
+    if (this.state !== 'running') throw new RuntimeStateError(`invokeAsync() on a ${this.state} runtime`);
+    return this.invokeAsyncFunction(this.findFunction(name), event);
   }
 
   /** The functions the runtime runs. */
@@ -375,6 +393,42 @@ export class LocalRuntime {
     return matches[0]!;
   }
 
+  private async invokeAsyncFunction(fn: FunctionInfo, event: unknown): Promise<InvocationOutcome> {
+    const config = this.asyncInvokeInfos.find((c) => c.functionName === fn.functionName);
+    const retries = config?.maximumRetryAttempts ?? 2;
+    const delays = this.opts.asyncRetryDelaysMs ?? [60_000, 120_000];
+    let outcome = await this.invokeFunction(fn, event);
+    for (let retry = 1; !outcome.ok && retry <= retries && this.state === 'running'; retry += 1) {
+      await new Promise((r) => setTimeout(r, delays[Math.min(retry, delays.length) - 1] ?? 0));
+      outcome = await this.invokeFunction(fn, event);
+    }
+    if (!outcome.ok && config?.onFailureDestination?.startsWith('arn:aws:sqs:')) {
+      const destination = config.onFailureDestination;
+      const region = destination.split(':')[3] ?? fn.region;
+      const sqs = this.client(SQSClient, region, this.opts.endpoint);
+      const queueUrl = await queueUrlOf((r) => this.client(SQSClient, r, this.opts.endpoint), destination);
+      // The record Lambda sends to an on-failure destination of an asynchronous invocation.
+      const record = {
+        version: '1.0',
+        timestamp: new Date().toISOString(),
+        requestContext: {
+          requestId: randomUUID(),
+          functionArn: `${fn.functionArn}:$LATEST`,
+          condition: 'RetriesExhausted',
+          approximateInvokeCount: retries + 1,
+        },
+        requestPayload: event,
+        responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+        responsePayload: outcome.error,
+      };
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(record) }));
+      this.log(
+        `[${fn.functionName}] asynchronous invocation failed ${retries + 1} time(s): record sent to ${destination}`,
+      );
+    }
+    return outcome;
+  }
+
   private async invokeFunction(fn: FunctionInfo, event: unknown): Promise<InvocationOutcome> {
     const pool = this.pools.get(fn.functionName)!;
     const counters = this.counters.get(fn.functionName)!;
@@ -439,7 +493,7 @@ export class LocalRuntime {
         const fn = this.fnInfos.find((f) => f.functionName === target.functionName);
         if (fn === undefined) continue;
         const event = target.input ?? this.scheduledEvent(schedule);
-        const run = this.invokeFunction(fn, event).then(
+        const run = this.invokeAsyncFunction(fn, event).then(
           (outcome) => {
             if (!outcome.ok)
               this.log(

@@ -112,7 +112,16 @@ describe('reconcile handler', () => {
 
     expect(summary).toMatchObject({ pair: 'orders', complete: true, checked: 4, mismatched: 3, repaired: 2 });
     expect(summary.targets).toEqual([
-      { target: TARGET, checked: 4, missing: 1, extra: 1, different: 1, repaired: 2, consistencyRatio: 0.25 },
+      {
+        target: TARGET,
+        checked: 4,
+        missing: 1,
+        extra: 1,
+        different: 1,
+        lostDeletes: 0,
+        repaired: 2,
+        consistencyRatio: 0.25,
+      },
     ]);
     // b and c re-enqueued through the pair queue; the extra d is only reported (deleteExtra is off).
     expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { QueueUrl: QUEUE });

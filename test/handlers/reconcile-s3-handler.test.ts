@@ -263,7 +263,16 @@ describe('S3 reconcile handler, repairing and deleting extras', () => {
       consistencyRatio: 0.25,
     });
     expect(summary.targets).toEqual([
-      { target: TARGET, checked: 4, missing: 1, extra: 1, different: 1, repaired: 3, consistencyRatio: 0.25 },
+      {
+        target: TARGET,
+        checked: 4,
+        missing: 1,
+        extra: 1,
+        different: 1,
+        lostDeletes: 0,
+        repaired: 3,
+        consistencyRatio: 0.25,
+      },
     ]);
 
     // Suspects are settled by HEAD with checksums on both sides.
@@ -274,13 +283,15 @@ describe('S3 reconcile handler, repairing and deleting extras', () => {
         ChecksumMode: 'ENABLED',
       });
     }
-    // Tombstones are read for the puts only (b and c), not for the extra z.
-    const tombKeys = ddb
+    // Tombstones are read for the extra z (is it a lost delete? no tombstone: a true extra), then for the
+    // puts b and c (their repair versions).
+    const tombReads = ddb
       .commandCalls(BatchGetItemCommand)
-      .flatMap((c) => c.args[0].input.RequestItems?.[STATE]?.Keys ?? [])
-      .map((k) => k.pk?.S)
-      .sort();
-    expect(tombKeys).toEqual([`s3tomb#${s3KeyHash('data/b.csv')}`, `s3tomb#${s3KeyHash('data/c.csv')}`].sort());
+      .map((c) => (c.args[0].input.RequestItems?.[STATE]?.Keys ?? []).map((k) => k.pk?.S).sort());
+    expect(tombReads).toEqual([
+      [`s3tomb#${s3KeyHash('data/z.csv')}`],
+      [`s3tomb#${s3KeyHash('data/b.csv')}`, `s3tomb#${s3KeyHash('data/c.csv')}`].sort(),
+    ]);
 
     const sent = sentRepairs().sort(byKey);
     expect(sent.map((s) => s.target)).toEqual([TARGET, TARGET, TARGET]);
@@ -294,7 +305,10 @@ describe('S3 reconcile handler, repairing and deleting extras', () => {
       { ...base, op: 'delete', key: { key: 'data/z.csv' }, version: sv('40') },
     ]);
 
-    expect(emf).toHaveLength(1);
+    // One record per target, then the pair's ReconcileRuns (what the overdue alarm watches).
+    expect(emf).toHaveLength(2);
+    expect(emf[1]).toMatchObject({ Pair: 'datasets', ReconcileRuns: 1 });
+    expect(emf[1]!._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Pair']]);
     const record = emf[0]!;
     expect(record._aws.CloudWatchMetrics).toHaveLength(1);
     expect(record._aws.CloudWatchMetrics[0]!.Namespace).toBe('Replicator');
@@ -373,7 +387,7 @@ describe('S3 reconcile handler, repairing and deleting extras', () => {
     expect(listCalls(SOURCE)[0]?.args[0].input.StartAfter).toBe('data/a.csv');
     expect(listCalls(TARGET_BUCKET)[0]?.args[0].input.StartAfter).toBe('data/a.csv');
     expect(second.summary).toMatchObject({ complete: true, invocations: 2, checked: 4, mismatched: 3, repaired: 3 });
-    expect(second.emf).toHaveLength(1);
+    expect(second.emf).toHaveLength(2);
     expect(storedReport()).toMatchObject({ complete: true, invocations: 2 });
     expect(state.has('reconcile#checkpoint')).toBe(false);
   });
@@ -398,7 +412,16 @@ describe('S3 reconcile handler with PREFIX and SUFFIX', () => {
     expect(summary).toMatchObject({ complete: true, checked: 4, mismatched: 3 });
     // The extra z is only reported: DELETE_EXTRA is off.
     expect(summary.targets).toEqual([
-      { target: TARGET, checked: 4, missing: 1, extra: 1, different: 1, repaired: 2, consistencyRatio: 0.25 },
+      {
+        target: TARGET,
+        checked: 4,
+        missing: 1,
+        extra: 1,
+        different: 1,
+        lostDeletes: 0,
+        repaired: 2,
+        consistencyRatio: 0.25,
+      },
     ]);
     const heads = s3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key);
     expect(heads).not.toContain('data/readme.txt');
@@ -418,16 +441,30 @@ describe('S3 reconcile handler without repair', () => {
     handler = await loadHandler({ REPAIR: 'false', DELETE_EXTRA: 'true' });
   });
 
-  it('counts and reports the findings but sends nothing and reads no tombstones', async () => {
+  it('counts and reports the findings and sends nothing; it reads tombstones only to tell lost deletes from extras', async () => {
     const { summary, emf } = await invoke(handler, plentyOfTime);
 
     expect(summary).toMatchObject({ complete: true, checked: 4, mismatched: 3, repaired: 0, consistencyRatio: 0.25 });
     expect(summary.targets).toEqual([
-      { target: TARGET, checked: 4, missing: 1, extra: 1, different: 1, repaired: 0, consistencyRatio: 0.25 },
+      {
+        target: TARGET,
+        checked: 4,
+        missing: 1,
+        extra: 1,
+        different: 1,
+        lostDeletes: 0,
+        repaired: 0,
+        consistencyRatio: 0.25,
+      },
     ]);
     expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
-    expect(ddb).not.toHaveReceivedCommand(BatchGetItemCommand);
-    expect(emf).toHaveLength(1);
+    expect(ddb).toHaveReceivedCommandTimes(BatchGetItemCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(BatchGetItemCommand, {
+      RequestItems: {
+        [STATE]: expect.objectContaining({ Keys: [{ pk: { S: `s3tomb#${s3KeyHash('data/z.csv')}` } }] }),
+      },
+    });
+    expect(emf).toHaveLength(2);
     expect(emf[0]).toMatchObject({ ReconcileMismatched: 3, ReconcileRepaired: 0 });
     expect(storedReport()).toMatchObject({ complete: true, mismatched: 3, repaired: 0 });
   });

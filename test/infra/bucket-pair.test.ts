@@ -607,8 +607,8 @@ describe('alarms', () => {
       TreatMissingData: 'notBreaching',
     });
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge' }, 0);
-    // 4 pair alarms, plus latency, apply errors and reconcile mismatches of each of the 2 targets.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 2 * 3);
+    // 5 pair alarms, plus latency, backlog age, apply errors and reconcile mismatches of each of the 2 targets.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 2 * 4);
   });
 });
 

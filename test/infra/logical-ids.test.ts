@@ -8,7 +8,8 @@ import { build } from './helpers';
 
 // A stack deployed from an earlier version must update in place: a new logical id for a table, bucket or
 // queue would make CloudFormation replace it, and the data in it would be lost (or orphaned, when retained).
-// The fixture holds the ids these configs had; construct ids, not file names, decide them.
+// The fixture holds the ids these configs had; construct ids, not file names, decide them. Data resources added
+// since (the reconcilers' failure queues) are new resources, which an update creates.
 
 const FIXTURE = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/logical-ids.json'), 'utf8')) as {
   readonly configs: Record<string, Record<string, Record<string, string>>>;
@@ -79,6 +80,13 @@ describe('logical ids of data resources', () => {
           .map(([id, r]) => [id, r.Type]),
       );
     }
-    expect(actual).toEqual(FIXTURE.configs[name]);
+    // Every data resource of the fixture keeps its id and type; resources added since are created, not replaced.
+    const kept = Object.fromEntries(
+      Object.entries(FIXTURE.configs[name]!).map(([stack, ids]) => [
+        stack,
+        Object.fromEntries(Object.keys(ids).map((id) => [id, actual[stack]?.[id]])),
+      ]),
+    );
+    expect(kept).toEqual(FIXTURE.configs[name]);
   });
 });

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { PAIR_DEFAULTS } from '../../lib/config';
 import { alarmName, PairMonitoring } from '../../lib/constructs/monitoring';
 import type { TablePair } from '../../lib/pair-types/dynamodb';
 import { ReplicationStack } from '../../lib/replication-stack';
@@ -62,11 +63,37 @@ describe('PairMonitoring', () => {
     });
   });
 
-  it('defaults period to 1 minute on every alarm but the 5-minute latency ones', () => {
-    // 4 pair alarms, plus latency, apply errors and reconcile mismatches of each of the 2 targets.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 2 * 3);
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Period: 60 }, 4 + 2 * 2);
+  it('defaults period to 1 minute on every alarm but the 5-minute latency and backlog-age ones', () => {
+    // 5 pair alarms (with the queue's backlog age), plus latency, backlog age, apply errors and reconcile
+    // mismatches of each of the 2 targets.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 2 * 4);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Period: 60 }, 5 + 2 * 2);
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'ReplicationLatency', Period: 300 }, 2);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'BacklogAge', Period: 300 }, 2);
+  });
+
+  it(`alarms when the oldest waiting change is older than maxBacklogAge (default ${PAIR_DEFAULTS.maxBacklogAge}): in the queue, and per target`, () => {
+    const queue = logicalIdOf(template, 'AWS::SQS::Queue', { QueueName: 'replicator-orders' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'replicator-orders-backlog-age',
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 900,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'replicator-orders-backlog-age-eu-west-1-orders',
+      Namespace: 'Replicator',
+      MetricName: 'BacklogAge',
+      Dimensions: [
+        { Name: 'Pair', Value: 'orders' },
+        { Name: 'Target', Value: 'eu-west-1/orders' },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 900_000,
+    });
   });
 
   it.each([
@@ -154,8 +181,8 @@ describe('PairMonitoring', () => {
         { Name: 'Target', Value: '210987654321/eu-central-1/users-copy' },
       ],
     });
-    // orders: 4 + 1 × 3; users: 4 + 2 × 3.
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 7 + 10);
+    // orders: 5 + 1 × 4; users: 5 + 2 × 4.
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 9 + 13);
   });
 
   it('adds no per-target alarms, no actions and a 60-second latency threshold by default (targets, alarmTopic, latencyP99Threshold)', () => {
@@ -178,7 +205,7 @@ describe('PairMonitoring', () => {
       applyFunction: pair.apply.function,
       targets: ['eu-west-1/x'],
     });
-    expect(withTarget.alarms).toHaveLength(7);
+    expect(withTarget.alarms).toHaveLength(8);
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'replicator-with-target-latency-p99-eu-west-1-x',

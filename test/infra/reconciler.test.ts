@@ -150,7 +150,7 @@ describe('reconcile least privilege', () => {
     }
   });
 
-  it('assumes exactly the target roles, uses its state table and sends only to its pair queue', () => {
+  it('assumes exactly the target roles, uses its state table and sends only to its pair queue and its failure queue', () => {
     const statements = statementsOf(t, 'replicator-users-reconcile');
     expect(resourcesFor(statements, 'sts:AssumeRole')).toEqual(['arn:aws:iam::210987654321:role/replicator-writer']);
     expect(resourcesFor(statementsOf(t, 'replicator-orders-reconcile'), 'sts:AssumeRole')).toEqual([]);
@@ -159,7 +159,12 @@ describe('reconcile least privilege', () => {
       expect(resourcesFor(statements, action)).toContainEqual({ 'Fn::GetAtt': [state, 'Arn'] });
     }
     const queue = logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-users' });
-    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': [queue, 'Arn'] }]);
+    const failures = logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-users-reconcile-failures' });
+    // The failure queue is the on-failure destination of its scheduled invocations (Lambda sends as the function).
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': [queue, 'Arn'] }, { 'Fn::GetAtt': [failures, 'Arn'] }]),
+    );
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toHaveLength(2);
     expect(statements.flatMap((s) => s.Action).filter((a) => a.startsWith('cloudwatch:'))).toEqual([]);
   });
 });
@@ -219,6 +224,65 @@ describe('S3 pair reconciler', () => {
     expect([...new Set(s3Actions)].sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     expect(resourcesFor(statements, 'sts:AssumeRole')).toEqual(['arn:aws:iam::210987654321:role/replicator-writer']);
     const queue = logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-datasets' });
-    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': [queue, 'Arn'] }]);
+    const failures = logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-datasets-reconcile-failures' });
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': [queue, 'Arn'] }, { 'Fn::GetAtt': [failures, 'Arn'] }]),
+    );
+    expect(resourcesFor(statements, 'sqs:SendMessage')).toHaveLength(2);
+  });
+});
+
+describe("the reconciler can't fail silently", () => {
+  const t = template({ ...TWO_PAIRS_CONFIG, reconcile: { schedule: 'rate(2 hours)', repair: true } });
+
+  it('runs one invocation at a time and sends a scheduled invocation that keeps failing to its failure queue', () => {
+    const fn = functionLogicalId(t, 'replicator-orders-reconcile');
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'replicator-orders-reconcile',
+      ReservedConcurrentExecutions: 1,
+    });
+    const failures = logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-orders-reconcile-failures' });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fn },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failures, 'Arn'] } } },
+    });
+  });
+
+  it('alarms on its errors, its failed invocations, and no run finishing for two schedule periods', () => {
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'replicator-orders-reconcile-errors',
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'replicator-orders-reconcile-failures',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'replicator-orders-reconcile-overdue',
+      Namespace: 'Replicator',
+      MetricName: 'ReconcileRuns',
+      Dimensions: [{ Name: 'Pair', Value: 'orders' }],
+      Statistic: 'Sum',
+      Period: 7200,
+      EvaluationPeriods: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('watches a schedule of days in day-long periods, and warns that a cron schedule has no overdue alarm', () => {
+    const daily = template({ ...TWO_PAIRS_CONFIG, reconcile: { schedule: 'rate(3 days)', repair: true } });
+    daily.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'replicator-orders-reconcile-overdue',
+      Period: 86400,
+      EvaluationPeriods: 6,
+    });
+    const cron = template({ ...TWO_PAIRS_CONFIG, reconcile: { schedule: 'cron(0 3 * * ? *)', repair: true } });
+    expect(
+      Object.values(cron.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName),
+    ).not.toContain('replicator-orders-reconcile-overdue');
   });
 });

@@ -182,6 +182,7 @@ describe('PAIR_DEFAULTS', () => {
       applyBatchSize: 10,
       maxAttempts: 5,
       retryFor: '24h',
+      maxBacklogAge: '15min',
       envelopesPerMessage: 25,
       applyConcurrency: 10,
     });
@@ -380,6 +381,7 @@ describe('S3_PAIR_DEFAULTS', () => {
       copyConcurrency: 8,
       maxAttempts: 5,
       retryFor: '24h',
+      maxBacklogAge: '15min',
       applyBatchSize: 10,
       applyConcurrency: 10,
       envelopesPerMessage: 25,

@@ -4,6 +4,7 @@
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { pairResourceNames } from '../../../functions/contract';
 import { reconcileDeps, type TableClients } from '../../../functions/dynamodb/deps';
 import { runReconcile } from '../../../functions/dynamodb/reconcile';
 import { type DynamoPairConfig, targetId } from '../../../lib/config';
@@ -65,6 +66,8 @@ export const DYNAMODB_CLI: CliPairDriver<DynamoPairConfig> = {
         targets: tableTargetsEnv(pair),
         ...(pair.filter ? { filter: pair.filter } : {}),
         ...(o.queueUrl ? { queueUrl: o.queueUrl } : {}),
+        stateRegion: o.sourceRegion,
+        stateTable: pairResourceNames(pair.name).stateTable,
         repair: o.repair,
         deleteExtra: o.deleteExtra,
         readRate: o.readRate,

@@ -108,6 +108,8 @@ beforeAll(async () => {
     stacks: app.stacks,
     log: (line) => logLines.push(line),
     onMetrics: (emf) => emfRecords.push(emf),
+    // Lambda spaces the retries of an asynchronous invocation by minutes; this test chooses 100 ms.
+    asyncRetryDelaysMs: [100],
   });
   await runtime.start();
 }, 300_000);
@@ -317,6 +319,20 @@ describe('LocalRuntime on moto', () => {
     expect((await sinkItem('tick#on-demand'))?.fn?.S).toBe(physical('TickFn'));
     // The handler sent to the queue URL of its environment (an sqs.us-east-1.amazonaws.com URL in moto).
     await eventually(() => sinkItem('queue#tick-on-demand'));
+  });
+
+  it('retries a failed asynchronous invocation as configured, then sends its record to the on-failure destination', async () => {
+    const before = runtime.stats()[physical('TickFn')]?.invocations ?? 0;
+    const outcome = await runtime.invokeAsync(`${STACK}/TickFn`, { id: 'async-slow', sleepMs: 5_000 });
+    expect(outcome).toMatchObject({ ok: false, error: { errorType: 'Sandbox.Timedout' } });
+    // One invocation and the one retry of its EventInvokeConfig.
+    expect(runtime.stats()[physical('TickFn')]?.invocations).toBe(before + 2);
+    const records = await receiveAll(physical('TickFailures'), 20_000, (m) => m.length > 0);
+    expect(JSON.parse(records[0]!.Body!)).toMatchObject({
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 2 },
+      requestPayload: { id: 'async-slow', sleepMs: 5_000 },
+      responsePayload: { errorType: 'Sandbox.Timedout' },
+    });
   });
 
   it('reports a thrown error and a timeout as failed invocations', async () => {

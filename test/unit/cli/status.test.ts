@@ -159,6 +159,30 @@ describe('pairStatus', () => {
     expect(pair.targets.map((t) => t.lastReconcile)).toEqual([null, null]);
     expect(pair.queueDepth).toBe(5);
     expect(pair.targets[0]).toMatchObject({ target: EU, replicatedLastHour: 120, lagP99Ms: 850, lagStatistic: 'p99' });
+    // Nothing was re-sent: nothing waits for a retry.
+    expect(pair.targets[0]).toMatchObject({ backlogAgeMs: null, backlogEnvelopes: 0 });
+  });
+
+  it('shows what waits for a retry on each target: the oldest change and the envelopes re-sent in 20 minutes', async () => {
+    stateTable([]);
+    cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: { Id: string }[] }) => {
+      if (!input.MetricDataQueries.some((q) => q.Id === 'backlogAge')) {
+        return {
+          MetricDataResults: [
+            { Id: 'items', Values: [120] },
+            { Id: 'lag', Values: [850] },
+          ],
+        };
+      }
+      return {
+        MetricDataResults: [
+          { Id: 'backlogAge', Values: [240_000, 61_000] },
+          { Id: 'backlogEnvelopes', Values: [12, 3] },
+        ],
+      };
+    });
+    const [s] = await pairStatus(cfg, opts);
+    expect(deployed(s).targets[0]).toMatchObject({ backlogAgeMs: 240_000, backlogEnvelopes: 15 });
   });
 
   it('falls back to the Maximum lag, and says so, where the endpoint computes no percentiles (moto)', async () => {
@@ -216,8 +240,8 @@ describe('pairStatus', () => {
     });
     expect(pair.reconcileInProgress).toBeNull();
     expect(pair.targets.map((t) => [t.target, t.lastReconcile])).toEqual([
-      [EU, { checked: 100, missing: 2, extra: 0, different: 1, repaired: 3, consistencyRatio: 0.97 }],
-      [AP, { checked: 100, missing: 0, extra: 0, different: 0, repaired: 0, consistencyRatio: 1 }],
+      [EU, { checked: 100, missing: 2, extra: 0, different: 1, lostDeletes: 0, repaired: 3, consistencyRatio: 0.97 }],
+      [AP, { checked: 100, missing: 0, extra: 0, different: 0, lostDeletes: 0, repaired: 0, consistencyRatio: 1 }],
     ]);
   });
 
@@ -320,7 +344,7 @@ describe('replicator status', () => {
     await run();
     const table = out.join('\n');
     expect(table).toMatch(/last reconcile\s+consistency\s+mismatched\s+repaired/);
-    expect(table).toMatch(/orders\s+eu-west-1\/orders\s+5\s+5\s+5\s+120\s+850 ms\s+never\s+-\s+-\s+-/);
+    expect(table).toMatch(/orders\s+eu-west-1\/orders\s+5\s+5\s+5\s+-\s+120\s+850 ms\s+never\s+-\s+-\s+-/);
   });
 
   it('shows the last run time, consistency and counts per target', async () => {

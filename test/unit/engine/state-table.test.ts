@@ -1,25 +1,62 @@
 /** The reconcile run's state in the pair's state table: the checkpoint store. */
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { newCheckpoint } from '../../../functions/engine/checkpoint';
-import { CHECKPOINT_KEY, DynamoCheckpointStore } from '../../../functions/engine/state-table';
+import { CHECKPOINT_KEY, CHECKPOINT_LEASE_MS, DynamoCheckpointStore } from '../../../functions/engine/state-table';
 
 const ddb = mockClient(DynamoDBClient);
 beforeEach(() => ddb.reset());
 
 describe('DynamoCheckpointStore', () => {
   it('saves the run state as JSON in the state table and loads it back', async () => {
-    const store = new DynamoCheckpointStore(new DynamoDBClient({}), 'replicator-orders-state', () => 42);
+    const store = new DynamoCheckpointStore(new DynamoDBClient({}), 'replicator-orders-state', () => 42, {
+      owner: 'me',
+    });
     const cp = newCheckpoint('orders', ['eu'], 2, 1000);
     ddb.on(PutItemCommand).resolves({});
     await store.save(cp);
     expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: 'replicator-orders-state',
-      Item: { pk: { S: CHECKPOINT_KEY }, state: { S: JSON.stringify(cp) }, updatedAt: { N: '42' } },
+      Item: {
+        pk: { S: CHECKPOINT_KEY },
+        state: { S: JSON.stringify(cp) },
+        updatedAt: { N: '42' },
+        owner: { S: 'me' },
+        leaseUntil: { N: String(42 + CHECKPOINT_LEASE_MS) },
+      },
     });
     ddb.on(GetItemCommand).resolves({ Item: { pk: { S: CHECKPOINT_KEY }, state: { S: JSON.stringify(cp) } } });
     expect(await store.load()).toEqual(cp);
+  });
+
+  it("takes the checkpoint only when no other holder's lease runs, and stops when another holds it", async () => {
+    const store = new DynamoCheckpointStore(new DynamoDBClient({}), 'replicator-orders-state', () => 42, {
+      owner: 'me',
+    });
+    ddb.on(PutItemCommand).rejects(
+      Object.assign(new Error('The conditional request failed'), {
+        name: 'ConditionalCheckFailedException',
+      }),
+    );
+    await expect(store.save(newCheckpoint('orders', ['eu'], 1, 0))).rejects.toThrow(
+      /another reconcile run of this pair holds the checkpoint in replicator-orders-state/,
+    );
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      ConditionExpression: 'attribute_not_exists(#owner) OR #owner = :me OR #lease < :now',
+      ExpressionAttributeValues: { ':me': { S: 'me' }, ':now': { N: '42' } },
+    });
+  });
+
+  it("clears a finished run's checkpoint only while it holds it", async () => {
+    const store = new DynamoCheckpointStore(new DynamoDBClient({}), 't', () => 7, { owner: 'me' });
+    ddb.on(DeleteItemCommand).resolves({});
+    await store.clear();
+    expect(ddb).toHaveReceivedCommandWith(DeleteItemCommand, {
+      TableName: 't',
+      Key: { pk: { S: CHECKPOINT_KEY } },
+      ConditionExpression: 'attribute_not_exists(#owner) OR #owner = :me OR #lease < :now',
+    });
   });
 
   it('loads nothing before the first run', async () => {

@@ -14,6 +14,7 @@ import {
   runS3Reconcile,
   type S3ReconcileDeps,
 } from '../../../functions/s3/reconcile';
+import { MemoryTombstones } from '../../helpers/memory-stores';
 
 /** An in-memory bucket: key → HEAD. Lists in UTF-8 order, as S3 does. */
 class MemoryBucket implements BucketReader {
@@ -303,5 +304,35 @@ describe('runS3Reconcile', () => {
     await expect(
       runS3Reconcile(deps({ source, targets: [], repair: true, enqueue: async () => undefined }), farDeadline),
     ).rejects.toThrow(/tombstone/);
+  });
+});
+
+describe('runS3Reconcile and lost deletes', () => {
+  it('counts an extra object whose key has a newer tombstone as a lost delete and repairs it with that version', async () => {
+    const source = seeded(3);
+    const target = copyOf(source);
+    target.put('data/gone.bin', 'deleted at the source', { version: 't000001700000000.a' });
+    target.put('data/extra.bin', 'never at the source', { version: 't000001700000000.b' });
+    const tombstones = new MemoryTombstones();
+    await tombstones.record(s3KeyHash('data/gone.bin'), 't000001700000009.');
+    // An older tombstone than the object's rep-v: that object was written after the delete, a true extra.
+    await tombstones.record(s3KeyHash('data/extra.bin'), 't000001600000000.');
+    const sent: { targetId: string; envelopes: readonly S3Envelope[] }[] = [];
+    const r = await runS3Reconcile(
+      deps({
+        source,
+        targets: [{ id: 't', bucket: target }],
+        tombstones,
+        repair: true,
+        deleteExtra: false,
+        enqueue: async (targetId, envelopes) => void sent.push({ targetId, envelopes }),
+      }),
+      farDeadline,
+    );
+    expect(r.report.targets[0]).toMatchObject({ checked: 5, matched: 3, extra: 1, lostDeletes: 1, repaired: 1 });
+    expect(r.report.targets[0]?.samples.lostDelete).toEqual([{ key: { S: 'data/gone.bin' } }]);
+    expect(sent.flatMap((s) => s.envelopes)).toEqual([
+      expect.objectContaining({ op: 'delete', key: { key: 'data/gone.bin' }, version: 't000001700000009.' }),
+    ]);
   });
 });
