@@ -6,7 +6,9 @@
  * the circuit.
  */
 import { RetryableApplyError } from './errors';
-import { MAX_DELAY_SECONDS } from './retry';
+
+/** The longest a circuit stays open before a message probes the target again. */
+export const MAX_OPEN_SECONDS = 60;
 
 /** How the breakers trip and how long they stay open. */
 export interface CircuitOptions {
@@ -60,8 +62,9 @@ export class CircuitBreakers {
     s.failures += 1;
     s.lastReason = outcome.reason ?? s.lastReason;
     if (s.failures >= this.threshold) {
-      // Open for 2^(failures past the threshold) seconds, at most one backoff step.
-      s.openUntil = this.now() + Math.min(MAX_DELAY_SECONDS, 2 ** (s.failures - this.threshold + 1)) * 1000;
+      // Open for 2^(failures past the threshold) seconds, at most a minute: the envelopes themselves back off
+      // for longer, and a region that is back should be tried again soon.
+      s.openUntil = this.now() + Math.min(MAX_OPEN_SECONDS, 2 ** (s.failures - this.threshold + 1)) * 1000;
     }
     this.states.set(targetId, s);
   }

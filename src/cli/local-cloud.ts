@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigFile, type ReplicationConfig, regionsOf } from '../../lib/config';
-import { startCountingProxy } from '../local/counting-proxy';
+import { type FaultRule, startCountingProxy } from '../local/counting-proxy';
 import { type DeployedApp, deployApp } from '../local/deploy';
 import { type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
 import { LocalRuntime } from '../local/runtime';
@@ -43,6 +43,14 @@ export interface LocalCloud {
   requestCounts(): Record<string, number>;
   /** Starts counting requests from zero. */
   resetRequestCounts(): void;
+  /**
+   * Injects faults into the handlers' and the runtime's requests (what passes the counting proxy): resets,
+   * error responses in each protocol's shape, delays, chosen per request by its service and region.
+   * `undefined` stops injecting. For chaos tests; the workload and the verifiers talk to moto directly.
+   */
+  setFaults(rule: FaultRule | undefined): void;
+  /** Faults injected so far, by kind. */
+  faultCounts(): Record<string, number>;
   /** Stops the runtime, the proxy and the moto_server it started (in that order). */
   stop(): Promise<void>;
 }
@@ -123,6 +131,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       metrics,
       requestCounts: () => proxy.counts(),
       resetRequestCounts: () => proxy.reset(),
+      setFaults: (rule) => proxy.setFaults(rule),
+      faultCounts: () => proxy.faultCounts(),
       stop,
     };
   } catch (err) {

@@ -20,7 +20,36 @@ export interface CountingProxy {
   total(): number;
   /** Stops listening and closes open connections. */
   stop(): Promise<void>;
+  /**
+   * Injects faults: every request is shown to `rule` (its service and region from the SigV4 credential scope)
+   * before it is forwarded, and what the rule returns happens instead. `undefined` stops injecting.
+   */
+  setFaults(rule: FaultRule | undefined): void;
+  /** Faults injected so far, by kind (`reset`, `status 503`, `delay`). */
+  faultCounts(): Record<string, number>;
 }
+
+/** What a fault rule sees of a request. */
+export interface RequestInfo {
+  /** SigV4 service (`dynamodb`, `s3`, `sqs`, …), when signed. */
+  readonly service: string | undefined;
+  /** SigV4 region, when signed. */
+  readonly region: string | undefined;
+  /** Whether it speaks a JSON protocol (X-Amz-Target): its errors are JSON, else XML. */
+  readonly json: boolean;
+}
+
+/** A fault to inject instead of (or before) forwarding a request. */
+export type Fault =
+  /** The connection is reset: no response at all. */
+  | { readonly kind: 'reset' }
+  /** An error response in the protocol's own shape (JSON `__type`, or S3/query XML `<Code>`). */
+  | { readonly kind: 'status'; readonly status: number; readonly code: string; readonly message?: string }
+  /** The request is forwarded after a delay. */
+  | { readonly kind: 'delay'; readonly ms: number };
+
+/** Decides the fault of a request, or none. */
+export type FaultRule = (request: RequestInfo) => Fault | undefined;
 
 /** Service names by the X-Amz-Target prefix (JSON protocols). */
 const TARGET_PREFIXES: Record<string, string> = {
@@ -68,6 +97,11 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The region of a SigV4 `Credential=AKID/DATE/REGION/SERVICE/aws4_request`. */
+function signingRegion(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : /Credential=[^/]+\/[^/]+\/([^/]+)\/[^/]+\//.exec(authorization)?.[1];
+}
+
 /** The service of a SigV4 `Credential=AKID/DATE/REGION/SERVICE/aws4_request`. */
 function signingService(authorization: string | undefined): string | undefined {
   return authorization === undefined ? undefined : /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(authorization)?.[1];
@@ -83,7 +117,22 @@ function guessService(url: string): string | undefined {
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const targetUrl = new URL(target);
   const counts = new Map<string, number>();
-  const server = createServer((req, res) => forward(req, res, targetUrl, counts));
+  const injected = new Map<string, number>();
+  let rule: FaultRule | undefined;
+  const server = createServer((req, res) => {
+    const fault = rule?.({
+      service: signingService(header(req.headers, 'authorization')),
+      region: signingRegion(header(req.headers, 'authorization')),
+      json: header(req.headers, 'x-amz-target') !== undefined,
+    });
+    if (fault === undefined) {
+      forward(req, res, targetUrl, counts);
+      return;
+    }
+    const kind = fault.kind === 'status' ? `status ${fault.status}` : fault.kind;
+    injected.set(kind, (injected.get(kind) ?? 0) + 1);
+    inject(fault, req, res, () => forward(req, res, targetUrl, counts));
+  });
   // SDK clients keep connections alive; without this, stop() would wait for them.
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -97,12 +146,43 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     counts: () => Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))),
     reset: () => counts.clear(),
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
+    setFaults: (r) => {
+      rule = r;
+    },
+    faultCounts: () => Object.fromEntries(injected),
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),
   };
+}
+
+/** Injects a fault: resets the connection, answers an error in the request's protocol, or forwards late. */
+function inject(fault: Fault, req: IncomingMessage, res: ServerResponse, forwardNow: () => void): void {
+  if (fault.kind === 'delay') {
+    setTimeout(forwardNow, fault.ms);
+    return;
+  }
+  // Read the request first, as a server would before it answers or drops it.
+  req.resume();
+  req.on('end', () => {
+    if (fault.kind === 'reset') {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    const message = fault.message ?? 'injected by the local fault proxy';
+    const json = header(req.headers, 'x-amz-target') !== undefined;
+    const body = json
+      ? JSON.stringify({ __type: fault.code, message })
+      : `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>${message}</Message></Error>`;
+    res.writeHead(fault.status, {
+      'content-type': json ? 'application/x-amz-json-1.0' : 'application/xml',
+      'x-amzn-errortype': fault.code,
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  });
 }
 
 function forward(req: IncomingMessage, res: ServerResponse, target: URL, counts: Map<string, number>): void {
