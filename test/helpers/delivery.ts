@@ -18,3 +18,23 @@ export function inBatches<E>(deliveries: readonly E[], batchSizes: readonly numb
   }
   return batches;
 }
+
+/** What a scheduler of fast-check's gives the helper below (its `schedule` and `waitFor`). */
+interface Scheduler {
+  schedule<T>(task: Promise<T>): Promise<T>;
+  waitFor<T>(task: Promise<T>): Promise<T>;
+}
+
+/**
+ * Applies the batches concurrently, each started when the scheduler picks it (and every store call inside
+ * interleaved the same way), and returns every batch's result once all are done.
+ */
+export async function applyInterleaved<B, R>(
+  s: Scheduler,
+  batches: readonly B[],
+  apply: (batch: B) => Promise<R>,
+): Promise<R[]> {
+  const running = batches.map((batch) => s.schedule(Promise.resolve(batch)).then(apply));
+  await s.waitFor(Promise.all(running));
+  return Promise.all(running);
+}

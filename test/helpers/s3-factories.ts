@@ -2,6 +2,7 @@
  * Typed factories for the S3 half: S3 event notifications as real S3 and moto send them, and S3 envelopes.
  */
 import { objectEventVersion } from '../../functions/engine/version';
+import type { S3CaptureOptions } from '../../functions/s3/capture';
 import type { S3Envelope, S3ObjectRef } from '../../functions/s3/envelope';
 
 let seq = 0x1000;
@@ -84,3 +85,15 @@ export function s3Envelope(
     capturedAt: opts.capturedAt ?? 1_780_000_000_500,
   };
 }
+
+/** The capture options of the tests' S3 pair (`datasets` on `training-data`). */
+export const S3_CAPTURE_OPTS: S3CaptureOptions = {
+  pair: 'datasets',
+  origin: 'us-east-1',
+  bucket: 'training-data',
+  envelopesPerMessage: 25,
+  now: () => 1_780_000_000_999,
+};
+
+/** One message of the events queue, as capture reads it. */
+export const eventMessage = (body: string, messageId = 'm1') => ({ messageId, body });

@@ -8,7 +8,7 @@ import { type ApplyDeps, applyEnvelopes, type TableTarget } from '../../../funct
 import { type AttrMap, canonicalKey } from '../../../functions/dynamodb/attributes';
 import type { TableEnvelope } from '../../../functions/dynamodb/envelope';
 import { streamVersion } from '../../../functions/engine/version';
-import { atLeastOnce, inBatches } from '../../helpers/delivery';
+import { applyInterleaved, atLeastOnce, inBatches } from '../../helpers/delivery';
 import { MemorySource, MemoryTarget, MemoryTombstones } from '../../helpers/memory-stores';
 
 const KEYS: AttrMap[] = [{ pk: { S: 'a' } }, { pk: { S: 'b' }, sk: { N: '1' } }, { pk: { S: 'ü ✓' } }];
@@ -77,12 +77,9 @@ describe('apply convergence (property)', () => {
             source: new MemorySource(finalState, yieldPoint),
           };
           // Split into batches that apply concurrently; the scheduler picks the order of every step.
-          const batches = inBatches(deliveries, batchSizes);
-          const running = batches.map((batch) =>
-            s.schedule(Promise.resolve(batch)).then((b) => applyEnvelopes(b, deps.targets, deps)),
+          const results = await applyInterleaved(s, inBatches(deliveries, batchSizes), (b) =>
+            applyEnvelopes(b, deps.targets, deps),
           );
-          await s.waitFor(Promise.all(running));
-          const results = await Promise.all(running);
           for (const r of results) for (const t of r.values()) expect(t.failed).toEqual([]);
           for (const t of targets) expect(t.userView()).toEqual(finalState);
         },

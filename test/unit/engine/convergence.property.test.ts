@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { converge } from '../../../functions/engine/convergence';
-import { atLeastOnce, inBatches } from '../../helpers/delivery';
+import { applyInterleaved, atLeastOnce, inBatches } from '../../helpers/delivery';
 import {
   type MemoryEnvelope,
   MemoryStore,
@@ -65,12 +65,10 @@ describe('engine convergence (property)', () => {
             tombstones: new MemoryTombstones(yieldPoint),
             concurrency: 4,
           };
-          const batches = inBatches(deliveries, batchSizes);
-          const running = batches.map((batch) =>
-            s.schedule(Promise.resolve(batch)).then((b) => converge(b, targets, deps)),
+          const results = await applyInterleaved(s, inBatches(deliveries, batchSizes), (b) =>
+            converge(b, targets, deps),
           );
-          await s.waitFor(Promise.all(running));
-          for (const r of await Promise.all(running)) for (const t of r.values()) expect(t.failed).toEqual([]);
+          for (const r of results) for (const t of r.values()) expect(t.failed).toEqual([]);
           for (const store of stores) expect(store.values()).toEqual(finalState);
         },
       ),

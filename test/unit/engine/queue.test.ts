@@ -24,22 +24,16 @@ import {
   SQS_MAX_BYTES,
   TARGET_ATTR,
 } from '../../../functions/engine/queue';
-import { buildS3Envelopes, type S3CaptureOptions } from '../../../functions/s3/capture';
+import { buildS3Envelopes } from '../../../functions/s3/capture';
 import { parseS3Body } from '../../../functions/s3/envelope';
 import { envelope, streamRecord } from '../../helpers/factories';
-import { s3Envelope, s3EventRecord, s3Notification } from '../../helpers/s3-factories';
+import { eventMessage, S3_CAPTURE_OPTS, s3Envelope, s3EventRecord, s3Notification } from '../../helpers/s3-factories';
 import { s3Error } from '../../helpers/s3-memory-stores';
 
 const opts: CaptureOptions = { pair: 'orders', origin: 'us-east-1', envelopesPerMessage: 25, now: () => 42 };
 const key = { pk: { S: 'a' }, sk: { S: '1' } };
-const OPTS: S3CaptureOptions = {
-  pair: 'datasets',
-  origin: 'us-east-1',
-  bucket: 'training-data',
-  envelopesPerMessage: 25,
-  now: () => 1_780_000_000_999,
-};
-const msg = (body: string, messageId = 'm1') => ({ messageId, body });
+const OPTS = S3_CAPTURE_OPTS;
+const msg = eventMessage;
 
 describe('planMessage', () => {
   const e1 = envelope({ key, seq: 1 });

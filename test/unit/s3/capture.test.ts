@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { buildS3Envelopes, decodeS3Key, matchesFilters, operationOf } from '../../../functions/s3/capture';
 import {
-  buildS3Envelopes,
-  decodeS3Key,
-  matchesFilters,
-  operationOf,
-  type S3CaptureOptions,
-} from '../../../functions/s3/capture';
-import { MOTO_PUT_BODY, s3EventRecord, s3Notification, s3TestEvent } from '../../helpers/s3-factories';
+  eventMessage,
+  MOTO_PUT_BODY,
+  S3_CAPTURE_OPTS,
+  s3EventRecord,
+  s3Notification,
+  s3TestEvent,
+} from '../../helpers/s3-factories';
 
-const OPTS: S3CaptureOptions = {
-  pair: 'datasets',
-  origin: 'us-east-1',
-  bucket: 'training-data',
-  envelopesPerMessage: 25,
-  now: () => 1_780_000_000_999,
-};
-const msg = (body: string, messageId = 'm1') => ({ messageId, body });
+const OPTS = S3_CAPTURE_OPTS;
+const msg = eventMessage;
 
 describe('decodeS3Key', () => {
   it.each([

@@ -23,6 +23,7 @@ import {
   copySettingsFromEnv,
 } from '../../../functions/s3/copy';
 import type { S3Envelope } from '../../../functions/s3/envelope';
+import { inBatches } from '../../helpers/delivery';
 import { MemoryTombstones } from '../../helpers/memory-stores';
 import { MemorySourceBucket, MemoryTargetBucket, type MemoryTargetOptions } from '../../helpers/s3-memory-stores';
 
@@ -84,16 +85,8 @@ const TARGET_OPTIONS: Record<Mode, MemoryTargetOptions> = {
 
 /** Groups deliveries into lanes that each run one envelope at a time; lanes run concurrently. */
 function lanes(mode: Mode, deliveries: SourceEvent[], batchSizes: number[]): SourceEvent[][] {
-  if (mode === 'real-s3') {
-    const out: SourceEvent[][] = [];
-    for (let i = 0, b = 0; i < deliveries.length; b++) {
-      const size = batchSizes[b % batchSizes.length]!;
-      // Each batch is its own lane (applied as one message), so batches run concurrently.
-      out.push(deliveries.slice(i, i + size));
-      i += size;
-    }
-    return out;
-  }
+  // Each batch is its own lane (applied as one message), so batches run concurrently.
+  if (mode === 'real-s3') return inBatches(deliveries, batchSizes);
   const byLane = new Map<string, SourceEvent[]>();
   for (const d of deliveries) {
     const lane = mode === 'moto' ? `${d.envelope.key.key}\n${d.envelope.op}` : d.envelope.key.key;
