@@ -1,0 +1,407 @@
+/**
+ * `npm run chaos [-- SCENARIO...]`: fault scenarios on the local cloud, each ending with every target equal to
+ * its source and a reconcile that finds no difference. Faults are injected by the proxy the functions and the
+ * runtime talk through (LocalCloud.setFaults), chosen per request by its SigV4 service and region; the
+ * workload and the verifiers talk to moto directly. Each scenario prints what it injected and what it found;
+ * `bench/results/chaos.json` keeps the figures.
+ *
+ * Scenarios:
+ * - `mixed`: 10% of every request fails (resets, 500, 503, throttling in each protocol's shape, 0.5 s delays)
+ *   while CHAOS_TABLE_OPS table changes (default 10,000) and CHAOS_OBJECT_OPS object changes (1,000) are written;
+ * - `outage-60s` and `outage-10min`: every request to the target region is reset for 60 s / CHAOS_LONG_OUTAGE_S
+ *   (600) while changes go on; the queue grows, then drains by itself; the per-target backlog alarm fires, then
+ *   clears (watched for CHAOS_ALARM_WAIT_S, default 900, after the region returns);
+ * - `poison`: an item too large for the target, a message that is not an envelope, an object deleted right after
+ *   it was written: each dead-lettered with its reason or counted stale while the rest of the pair flows.
+ */
+import { readFileSync } from 'node:fs';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { pairResourceNames } from '../functions/contract';
+import type { DynamoPairConfig, S3PairConfig } from '../lib/config';
+import { localDynamo, localS3, queueDepth } from '../src/cli/aws';
+import { type LocalCloud, startLocalCloud } from '../src/cli/local-cloud';
+import { isConverged } from '../src/cli/pair-types/driver';
+import { keySchemaOf, verifyTablePair } from '../src/cli/pair-types/dynamodb';
+import { applyOp, makeWorkload } from '../src/cli/pair-types/dynamodb-workload';
+import { verifyBucketPair } from '../src/cli/pair-types/s3';
+import { applyS3Op, makeS3Workload } from '../src/cli/pair-types/s3-workload';
+import { reconcilePair } from '../src/cli/reconcile';
+import { prng, runAtRate } from '../src/cli/workload';
+import type { Fault, FaultRule } from '../src/local/counting-proxy';
+import { envNumber, runEnvironment, sleep, writeResults } from './common';
+
+const CONFIG = `${__dirname}/chaos.config.json`;
+const RESULTS = `${__dirname}/results/chaos.json`;
+const TARGET_REGION = 'eu-west-1';
+
+/** What one scenario injected and found. */
+interface ScenarioResult {
+  readonly scenario: string;
+  readonly injected: Record<string, number>;
+  readonly writes: { readonly table: number; readonly objects: number };
+  /** From the end of the faults to both targets equal to their sources, ms; null when they never were. */
+  readonly convergedAfterMs: number | null;
+  readonly deadLetters: Record<string, number>;
+  /** Keys missing on a target, or different, when the wait ended. */
+  readonly lost: number;
+  readonly divergent: number;
+  /** What an on-demand reconcile found afterwards, per pair. */
+  readonly reconcileMismatched: Record<string, number>;
+  /** The per-target backlog alarms: whether each went to ALARM, and back to OK. */
+  readonly backlogAlarms?: Record<string, { readonly fired: boolean; readonly cleared: boolean }>;
+  readonly notes: string[];
+}
+
+/** Everything a scenario needs. */
+interface Env {
+  readonly cloud: LocalCloud;
+  readonly table: DynamoPairConfig;
+  readonly bucket: S3PairConfig;
+  readonly sqs: SQSClient;
+}
+
+/** An error response in the request's protocol, for a throttling fault. */
+function throttle(r: { readonly service: string | undefined }): Fault {
+  if (r.service === 's3')
+    return { kind: 'status', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
+  if (r.service === 'dynamodb')
+    return { kind: 'status', status: 400, code: 'ThrottlingException', message: 'Rate exceeded' };
+  return { kind: 'status', status: 400, code: 'ThrottlingException', message: 'Rate exceeded' };
+}
+
+/** 10% of requests fail, evenly among resets, 500, 503, throttling and 0.5 s delays. */
+function mixedFaults(seed = 7): FaultRule {
+  const rnd = prng(seed);
+  return (r) => {
+    if (rnd() >= 0.1) return undefined;
+    const pick = Math.floor(rnd() * 5);
+    if (pick === 0) return { kind: 'reset' };
+    if (pick === 1) return { kind: 'status', status: 500, code: 'InternalServerError', message: 'injected' };
+    if (pick === 2) return { kind: 'status', status: 503, code: 'ServiceUnavailable', message: 'injected' };
+    if (pick === 3) return throttle(r);
+    return { kind: 'delay', ms: 500 };
+  };
+}
+
+/** Both pairs' targets compared with their sources, until equal or `timeoutMs`. */
+async function waitConverged(
+  env: Env,
+  timeoutMs: number,
+): Promise<{ afterMs: number | null; lost: number; divergent: number }> {
+  const started = Date.now();
+  for (;;) {
+    const diffs = [
+      ...(await verifyTablePair(env.cloud, env.table)).values(),
+      ...(await verifyBucketPair(env.cloud, env.bucket)).values(),
+    ];
+    if (diffs.every(isConverged)) return { afterMs: Date.now() - started, lost: 0, divergent: 0 };
+    if (Date.now() - started > timeoutMs) {
+      return {
+        afterMs: null,
+        lost: diffs.reduce((n, d) => n + d.missing.length, 0),
+        divergent: diffs.reduce((n, d) => n + d.different.length + d.extra.length, 0),
+      };
+    }
+    await sleep(3_000);
+  }
+}
+
+async function deadLetters(env: Env): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const p of [env.table.name, env.bucket.name]) {
+    out[p] = (await queueDepth(env.sqs, pairResourceNames(p).deadLetterQueue)).depth;
+  }
+  return out;
+}
+
+async function reconciled(env: Env): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const p of [env.table, env.bucket]) {
+    const r = await reconcilePair({
+      pair: p,
+      sourceRegion: 'us-east-1',
+      endpoint: env.cloud.endpoint,
+      publishMetrics: false,
+      readRate: 1000,
+    });
+    out[p.name] = r.report.mismatched;
+  }
+  return out;
+}
+
+/** Writes `tableOps` table changes and `objectOps` object changes at steady rates. */
+async function writeWorkload(
+  env: Env,
+  o: { tableOps: number; objectOps: number; tableRate: number; objectRate: number; seed: number },
+) {
+  const src = localDynamo(env.cloud.endpoint, 'us-east-1');
+  const s3 = localS3(env.cloud.endpoint, 'us-east-1');
+  const ops = makeWorkload({
+    ops: o.tableOps,
+    keys: await keySchemaOf(src, env.table.source.table),
+    seed: o.seed,
+    bigItem: false,
+  });
+  const objects = makeS3Workload({
+    prefix: env.bucket.prefix ?? '',
+    objects: o.objectOps,
+    largeObjectBytes: 0,
+    seed: o.seed,
+  });
+  await Promise.all([
+    runAtRate(ops, o.tableRate, (op) => applyOp(src, env.table.source.table, op)),
+    runAtRate(objects.slice(0, o.objectOps), o.objectRate, (op) => applyS3Op(s3, env.bucket.source.bucket, op), {
+      maxInFlight: 8,
+    }),
+  ]);
+  return { table: ops.length, objects: Math.min(objects.length, o.objectOps) };
+}
+
+async function scenarioMixed(env: Env): Promise<ScenarioResult> {
+  const tableOps = envNumber('CHAOS_TABLE_OPS', 10_000);
+  const objectOps = envNumber('CHAOS_OBJECT_OPS', 1_000);
+  env.cloud.setFaults(mixedFaults());
+  const writes = await writeWorkload(env, { tableOps, objectOps, tableRate: 100, objectRate: 10, seed: 11 });
+  const injected = env.cloud.faultCounts();
+  env.cloud.setFaults(undefined);
+  const c = await waitConverged(env, 900_000);
+  return {
+    scenario: 'mixed',
+    injected,
+    writes,
+    convergedAfterMs: c.afterMs,
+    deadLetters: await deadLetters(env),
+    lost: c.lost,
+    divergent: c.divergent,
+    reconcileMismatched: await reconciled(env),
+    notes: ["10% of every request through the proxy (functions and the runtime's pollers), every region"],
+  };
+}
+
+async function alarmStates(cw: CloudWatchClient, names: readonly string[]): Promise<Record<string, string>> {
+  const res = await cw.send(new DescribeAlarmsCommand({ AlarmNames: [...names] }));
+  return Object.fromEntries((res.MetricAlarms ?? []).map((a) => [a.AlarmName ?? '', a.StateValue ?? '']));
+}
+
+async function scenarioOutage(env: Env, name: string, outageMs: number): Promise<ScenarioResult> {
+  const cw = new CloudWatchClient({
+    region: 'us-east-1',
+    endpoint: env.cloud.endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const alarms = [
+    `replicator-${env.table.name}-backlog-age-${TARGET_REGION}-${env.table.targets[0]!.table}`,
+    `replicator-${env.bucket.name}-backlog-age-${TARGET_REGION}-${env.bucket.targets[0]!.bucket}`,
+  ];
+  const fired = new Set<string>();
+  const cleared = new Set<string>();
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      const states = await alarmStates(cw, alarms).catch(() => ({}) as Record<string, string>);
+      for (const [n, s] of Object.entries(states)) {
+        if (s === 'ALARM') fired.add(n);
+        if (s === 'OK' && fired.has(n)) cleared.add(n);
+      }
+      await sleep(5_000);
+    }
+  })();
+  env.cloud.setFaults((r) => (r.region === TARGET_REGION ? { kind: 'reset' } : undefined));
+  const ends = Date.now() + outageMs;
+  // Changes go on during the outage, at a steady low rate.
+  const tableOps = Math.max(20, Math.floor(outageMs / 100));
+  const writes = await writeWorkload(env, {
+    tableOps,
+    objectOps: Math.max(10, Math.floor(outageMs / 1_000)),
+    tableRate: (tableOps * 1000) / outageMs,
+    objectRate: Math.max(0.05, Math.floor(outageMs / 1_000) / (outageMs / 1000)),
+    seed: 13,
+  });
+  await sleep(Math.max(0, ends - Date.now()));
+  const injected = env.cloud.faultCounts();
+  env.cloud.setFaults(undefined);
+  const c = await waitConverged(env, 900_000);
+  const dead = await deadLetters(env);
+  // The backlog alarms judge 5-minute periods: they clear once a period passes without a waiting change.
+  const alarmWaitUntil = Date.now() + envNumber('CHAOS_ALARM_WAIT_S', 900) * 1000;
+  while (Date.now() < alarmWaitUntil && cleared.size < fired.size) await sleep(5_000);
+  watching = false;
+  await watch;
+  return {
+    scenario: name,
+    injected,
+    writes,
+    convergedAfterMs: c.afterMs,
+    deadLetters: dead,
+    lost: c.lost,
+    divergent: c.divergent,
+    reconcileMismatched: await reconciled(env),
+    backlogAlarms: Object.fromEntries(alarms.map((a) => [a, { fired: fired.has(a), cleared: cleared.has(a) }])),
+    notes: [`every request to ${TARGET_REGION} reset for ${outageMs / 1000} s`],
+  };
+}
+
+async function scenarioPoison(env: Env): Promise<ScenarioResult> {
+  const src = localDynamo(env.cloud.endpoint, 'us-east-1');
+  const s3 = localS3(env.cloud.endpoint, 'us-east-1');
+  const before = await deadLetters(env);
+  // Fits the source but not the target once rep:v and rep:o are added: a write no retry can fix.
+  await src.send(
+    new PutItemCommand({
+      TableName: env.table.source.table,
+      Item: { pk: { S: 'poison' }, sk: { S: '1' }, payload: { S: 'p'.repeat(404_942) } },
+    }),
+  );
+  // A message that is not an envelope, straight into the pair queue.
+  const queueUrl = (await env.sqs.send(new GetQueueUrlCommand({ QueueName: pairResourceNames(env.table.name).queue })))
+    .QueueUrl!;
+  await env.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"not":"an envelope"}' }));
+  // An object deleted right after it was written: its put is stale (or applied, then deleted).
+  await s3.send(new PutObjectCommand({ Bucket: env.bucket.source.bucket, Key: 'data/short-lived.bin', Body: 'x' }));
+  await s3.send(new DeleteObjectCommand({ Bucket: env.bucket.source.bucket, Key: 'data/short-lived.bin' }));
+  // The rest of the pair flows.
+  const writes = await writeWorkload(env, { tableOps: 200, objectOps: 20, tableRate: 50, objectRate: 5, seed: 17 });
+  await sleep(10_000);
+  const dlq = pairResourceNames(env.table.name).deadLetterQueue;
+  const dlqUrl = (await env.sqs.send(new GetQueueUrlCommand({ QueueName: dlq }))).QueueUrl!;
+  const reasons: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const got = await env.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 0,
+      }),
+    );
+    for (const m of got.Messages ?? []) reasons.push(m.MessageAttributes?.['rep-error']?.StringValue ?? '?');
+    if (reasons.length >= 2) break;
+  }
+  const after = await deadLetters(env);
+  // The poison item is missing on the target by design: everything else must converge, as it would anyway.
+  const poisonKey = JSON.stringify({ pk: { S: 'poison' }, sk: { S: '1' } });
+  const started = Date.now();
+  let lost = 0;
+  let divergent = 0;
+  let convergedAfterMs: number | null = null;
+  const seen: string[] = [];
+  for (;;) {
+    const diffs = [
+      ...(await verifyTablePair(env.cloud, env.table)).values(),
+      ...(await verifyBucketPair(env.cloud, env.bucket)).values(),
+    ];
+    lost = diffs.reduce((n, d) => n + d.missing.filter((k) => JSON.stringify(k) !== poisonKey).length, 0);
+    divergent = diffs.reduce((n, d) => n + d.different.length + d.extra.length, 0);
+    seen.splice(0, seen.length, ...diffs.flatMap((d) => [...d.different, ...d.extra].map((k) => JSON.stringify(k))));
+    if (lost === 0 && divergent === 0) {
+      convergedAfterMs = Date.now() - started;
+      break;
+    }
+    if (Date.now() - started > 300_000) break;
+    await sleep(3_000);
+  }
+  return {
+    scenario: 'poison',
+    injected: {},
+    writes,
+    convergedAfterMs,
+    deadLetters: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)])),
+    lost,
+    divergent,
+    reconcileMismatched: {},
+    notes: [
+      `dead-letter reasons: ${[...new Set(reasons)].join(' | ')}`,
+      ...(seen.length > 0 ? [`still different or extra: ${seen.slice(0, 10).join(', ')}`] : []),
+    ],
+  };
+}
+
+const SCENARIOS: Record<string, (env: Env) => Promise<ScenarioResult>> = {
+  mixed: scenarioMixed,
+  'outage-60s': (env) => scenarioOutage(env, 'outage-60s', 60_000),
+  'outage-10min': (env) => scenarioOutage(env, 'outage-10min', envNumber('CHAOS_LONG_OUTAGE_S', 600) * 1000),
+  poison: scenarioPoison,
+};
+
+/** The scenarios of `bench/results/chaos.json` as last written, or none. */
+function readPrevious(): (ScenarioResult & { run?: unknown })[] {
+  try {
+    const data = JSON.parse(readFileSync(RESULTS, 'utf8')) as { results?: (ScenarioResult & { run?: unknown })[] };
+    return Array.isArray(data.results) ? data.results : [];
+  } catch {
+    return [];
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = args.filter((a) => !(a in SCENARIOS));
+  if (unknown.length > 0) {
+    throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  }
+  const names = args.length > 0 ? args : Object.keys(SCENARIOS);
+  console.log(`starting the local cloud for ${names.join(', ')} ...`);
+  const cloud = await startLocalCloud({
+    configPath: CONFIG,
+    log: process.env.CHAOS_VERBOSE ? (l) => console.log(l) : undefined,
+  });
+  const env: Env = {
+    cloud,
+    table: cloud.config.pairs[0] as DynamoPairConfig,
+    bucket: cloud.config.pairs[1] as S3PairConfig,
+    sqs: new SQSClient({
+      region: 'us-east-1',
+      endpoint: cloud.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
+  };
+  const results: ScenarioResult[] = [];
+  try {
+    for (const name of names) {
+      console.log(`\n=== chaos: ${name} ===`);
+      const before = cloud.faultCounts();
+      const r = await SCENARIOS[name]!(env);
+      // Fault counts are cumulative in the proxy: each scenario reports its own.
+      const injected = Object.fromEntries(Object.entries(r.injected).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+      const result = { ...r, injected };
+      results.push(result);
+      console.log(JSON.stringify(result, null, 2));
+    }
+  } finally {
+    await cloud.stop();
+  }
+  // Scenarios run separately accumulate: each keeps the figures of its own latest run, with that run's environment.
+  const previous = readPrevious();
+  const env0 = runEnvironment();
+  const merged = [
+    ...previous.filter((p) => !results.some((r) => r.scenario === p.scenario)),
+    ...results.map((r) => ({ ...r, run: env0 })),
+  ].sort((a, b) => Object.keys(SCENARIOS).indexOf(a.scenario) - Object.keys(SCENARIOS).indexOf(b.scenario));
+  const path = writeResults('chaos', { results: merged });
+  console.log(`\nresults written to ${path}`);
+  const failed = results.filter(
+    (r) =>
+      r.lost > 0 ||
+      r.divergent > 0 ||
+      Object.values(r.reconcileMismatched).some((n) => n > 0) ||
+      (r.scenario === 'poison'
+        ? Object.values(r.deadLetters).reduce((a, b) => a + b, 0) !== 2 // the two poison inputs, nothing else
+        : Object.values(r.deadLetters).some((n) => n > 0)) ||
+      Object.values(r.backlogAlarms ?? {}).some((a) => !a.fired || !a.cleared),
+  );
+  if (failed.length > 0) {
+    console.error(`FAILED: ${failed.map((r) => r.scenario).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);
