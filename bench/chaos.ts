@@ -11,6 +11,8 @@
  * - `outage-60s` and `outage-10min`: every request to the target region is reset for 60 s / CHAOS_LONG_OUTAGE_S
  *   (600) while changes go on; the queue grows, then drains by itself; the per-target backlog alarm fires, then
  *   clears (watched for CHAOS_ALARM_WAIT_S, default 900, after the region returns);
+ * - `killed`: 5% of the DynamoDB requests to the target region held past the apply function's timeout, so the
+ *   runtime ends invocations mid-batch; their batches come back after the visibility timeout and converge;
  * - `poison`: an item too large for the target, a message that is not an envelope, an object deleted right after
  *   it was written: each dead-lettered with its reason or counted stale while the rest of the pair flows.
  */
@@ -54,6 +56,9 @@ interface ScenarioResult {
   readonly backlogAlarms?: Record<string, { readonly fired: boolean; readonly cleared: boolean }>;
   readonly notes: string[];
 }
+
+/** Invocations the runtime ended at their timeout (it ends the worker, as Lambda ends the environment). */
+let timedOut = 0;
 
 /** Everything a scenario needs. */
 interface Env {
@@ -319,11 +324,50 @@ async function scenarioPoison(env: Env): Promise<ScenarioResult> {
   };
 }
 
+/**
+ * Functions killed mid-batch: 5% of the DynamoDB requests to the target region are held for longer than the apply
+ * function's timeout, for the length of the workload. The runtime ends such an invocation at its timeout with part
+ * of its batch applied; the batch comes back after the queue's visibility timeout, and the held write lands late.
+ */
+async function scenarioKilled(env: Env): Promise<ScenarioResult> {
+  const holdMs = envNumber('CHAOS_HOLD_S', 70) * 1000;
+  const rnd = prng(19);
+  const killedBefore = timedOut;
+  env.cloud.setFaults((r) =>
+    r.service === 'dynamodb' && r.region === TARGET_REGION && rnd() < 0.05 ? { kind: 'delay', ms: holdMs } : undefined,
+  );
+  const writes = await writeWorkload(env, { tableOps: 3_000, objectOps: 20, tableRate: 50, objectRate: 1, seed: 23 });
+  const injected = env.cloud.faultCounts();
+  env.cloud.setFaults(undefined);
+  const faultsEnded = Date.now();
+  const c = await waitConverged(env, 1_200_000);
+  // Converged may only mean later writes covered the killed batches: check again once every killed batch has
+  // come back (the queue's 360-s visibility timeout) and every held write has landed.
+  await sleep(Math.max(0, faultsEnded + 360_000 + holdMs + 10_000 - Date.now()));
+  const again = await waitConverged(env, 60_000);
+  const killed = timedOut - killedBefore;
+  return {
+    scenario: 'killed',
+    injected: { ...injected, 'invocations ended at their timeout': killed },
+    writes,
+    convergedAfterMs: c.afterMs,
+    deadLetters: await deadLetters(env),
+    lost: c.lost + again.lost,
+    divergent: c.divergent + again.divergent,
+    reconcileMismatched: await reconciled(env),
+    notes: [
+      `still equal once every killed batch came back and every held write landed: ${again.afterMs !== null}`,
+      `5% of DynamoDB requests to ${TARGET_REGION} held ${holdMs / 1000} s (the apply timeout is 60 s)`,
+    ],
+  };
+}
+
 const SCENARIOS: Record<string, (env: Env) => Promise<ScenarioResult>> = {
   mixed: scenarioMixed,
   'outage-60s': (env) => scenarioOutage(env, 'outage-60s', 60_000),
   'outage-10min': (env) => scenarioOutage(env, 'outage-10min', envNumber('CHAOS_LONG_OUTAGE_S', 600) * 1000),
   poison: scenarioPoison,
+  killed: scenarioKilled,
 };
 
 /** The scenarios of `bench/results/chaos.json` as last written, or none. */
@@ -346,7 +390,10 @@ async function main(): Promise<void> {
   console.log(`starting the local cloud for ${names.join(', ')} ...`);
   const cloud = await startLocalCloud({
     configPath: CONFIG,
-    log: process.env.CHAOS_VERBOSE ? (l) => console.log(l) : undefined,
+    log: (l) => {
+      if (l.includes('Task timed out')) timedOut++;
+      if (process.env.CHAOS_VERBOSE) console.log(l);
+    },
   });
   const env: Env = {
     cloud,
@@ -390,7 +437,9 @@ async function main(): Promise<void> {
       (r.scenario === 'poison'
         ? Object.values(r.deadLetters).reduce((a, b) => a + b, 0) !== 2 // the two poison inputs, nothing else
         : Object.values(r.deadLetters).some((n) => n > 0)) ||
-      Object.values(r.backlogAlarms ?? {}).some((a) => !a.fired || !a.cleared),
+      Object.values(r.backlogAlarms ?? {}).some((a) => !a.fired || !a.cleared) ||
+      // The killed scenario proves nothing unless an invocation was in fact ended mid-batch.
+      (r.scenario === 'killed' && !((r.injected['invocations ended at their timeout'] ?? 0) > 0)),
   );
   if (failed.length > 0) {
     console.error(`FAILED: ${failed.map((r) => r.scenario).join(', ')}`);
