@@ -4,7 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, type ReplicationConfigInput } from '../../lib/config';
 import { PROJECT_ROOT } from '../../lib/constructs/replicator-function';
-import { build } from './helpers';
+import { build, TWO_PAIRS_CONFIG } from './helpers';
 
 // A stack deployed from an earlier version must update in place: a new logical id for a table, bucket or
 // queue would make CloudFormation replace it, and the data in it would be lost (or orphaned, when retained).
@@ -23,25 +23,8 @@ const CROSS_ACCOUNT_CONFIG: ReplicationConfigInput = {
   sourceRegion: 'us-east-1',
   account: '123456789012',
   pairs: [
-    {
-      name: 'users',
-      type: 'dynamodb',
-      source: {
-        table: 'users',
-        streamArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2024-01-01T00:00:00.000',
-      },
-      targets: [
-        { region: 'eu-west-1', table: 'users', create: { partitionKey: 'id:S' } },
-        {
-          region: 'eu-central-1',
-          table: 'users-copy',
-          account: '210987654321',
-          roleArn: 'arn:aws:iam::210987654321:role/w',
-          externalId: 'ext-1',
-        },
-      ],
-      filter: { deny: ['password'] },
-    },
+    // The same DynamoDB pair as TWO_PAIRS_CONFIG's second; role ARNs and options do not enter logical ids.
+    TWO_PAIRS_CONFIG.pairs[1]!,
     {
       name: 'models',
       type: 's3',
