@@ -25,7 +25,6 @@ import { pairResourceNames } from '../functions/contract';
 import type { DynamoPairConfig, S3PairConfig } from '../lib/config';
 import { localDynamo, localS3, queueDepth } from '../src/cli/aws';
 import { type LocalCloud, startLocalCloud } from '../src/cli/local-cloud';
-import { isConverged } from '../src/cli/pair-types/driver';
 import { keySchemaOf, verifyTablePair } from '../src/cli/pair-types/dynamodb';
 import { applyOp, makeWorkload } from '../src/cli/pair-types/dynamodb-workload';
 import { verifyBucketPair } from '../src/cli/pair-types/s3';
@@ -92,24 +91,26 @@ function mixedFaults(seed = 7): FaultRule {
 }
 
 /** Both pairs' targets compared with their sources, until equal or `timeoutMs`. */
+/**
+ * Both pairs' targets compared with their sources, until equal or `timeoutMs`. Keys in `missingByDesign` may be
+ * missing on a target (the poison item); `unequal` names the keys still different or extra when the wait ended.
+ */
 async function waitConverged(
   env: Env,
   timeoutMs: number,
-): Promise<{ afterMs: number | null; lost: number; divergent: number }> {
+  missingByDesign: readonly unknown[] = [],
+): Promise<{ afterMs: number | null; lost: number; divergent: number; unequal: string[] }> {
+  const allowed = new Set(missingByDesign.map((k) => JSON.stringify(k)));
   const started = Date.now();
   for (;;) {
     const diffs = [
       ...(await verifyTablePair(env.cloud, env.table)).values(),
       ...(await verifyBucketPair(env.cloud, env.bucket)).values(),
     ];
-    if (diffs.every(isConverged)) return { afterMs: Date.now() - started, lost: 0, divergent: 0 };
-    if (Date.now() - started > timeoutMs) {
-      return {
-        afterMs: null,
-        lost: diffs.reduce((n, d) => n + d.missing.length, 0),
-        divergent: diffs.reduce((n, d) => n + d.different.length + d.extra.length, 0),
-      };
-    }
+    const lost = diffs.reduce((n, d) => n + d.missing.filter((k) => !allowed.has(JSON.stringify(k))).length, 0);
+    const unequal = diffs.flatMap((d) => [...d.different, ...d.extra].map((k) => JSON.stringify(k)));
+    if (lost === 0 && unequal.length === 0) return { afterMs: Date.now() - started, lost: 0, divergent: 0, unequal };
+    if (Date.now() - started > timeoutMs) return { afterMs: null, lost, divergent: unequal.length, unequal };
     await sleep(3_000);
   }
 }
@@ -287,39 +288,19 @@ async function scenarioPoison(env: Env): Promise<ScenarioResult> {
   }
   const after = await deadLetters(env);
   // The poison item is missing on the target by design: everything else must converge, as it would anyway.
-  const poisonKey = JSON.stringify({ pk: { S: 'poison' }, sk: { S: '1' } });
-  const started = Date.now();
-  let lost = 0;
-  let divergent = 0;
-  let convergedAfterMs: number | null = null;
-  const seen: string[] = [];
-  for (;;) {
-    const diffs = [
-      ...(await verifyTablePair(env.cloud, env.table)).values(),
-      ...(await verifyBucketPair(env.cloud, env.bucket)).values(),
-    ];
-    lost = diffs.reduce((n, d) => n + d.missing.filter((k) => JSON.stringify(k) !== poisonKey).length, 0);
-    divergent = diffs.reduce((n, d) => n + d.different.length + d.extra.length, 0);
-    seen.splice(0, seen.length, ...diffs.flatMap((d) => [...d.different, ...d.extra].map((k) => JSON.stringify(k))));
-    if (lost === 0 && divergent === 0) {
-      convergedAfterMs = Date.now() - started;
-      break;
-    }
-    if (Date.now() - started > 300_000) break;
-    await sleep(3_000);
-  }
+  const c = await waitConverged(env, 300_000, [{ pk: { S: 'poison' }, sk: { S: '1' } }]);
   return {
     scenario: 'poison',
     injected: {},
     writes,
-    convergedAfterMs,
+    convergedAfterMs: c.afterMs,
     deadLetters: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)])),
-    lost,
-    divergent,
+    lost: c.lost,
+    divergent: c.divergent,
     reconcileMismatched: {},
     notes: [
       `dead-letter reasons: ${[...new Set(reasons)].join(' | ')}`,
-      ...(seen.length > 0 ? [`still different or extra: ${seen.slice(0, 10).join(', ')}`] : []),
+      ...(c.unequal.length > 0 ? [`still different or extra: ${c.unequal.slice(0, 10).join(', ')}`] : []),
     ],
   };
 }
