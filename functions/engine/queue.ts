@@ -276,7 +276,7 @@ export function planMessage<E>(
 ): MessagePlan<E> {
   const plan = { deadLetter: [] as MessagePlan<E>['deadLetter'], resend: [] as MessagePlan<E>['resend'] };
   const failingForMs = state.now - (state.since ?? state.now);
-  const delaySeconds = backoffSeconds(state.attempt, policy);
+  const delaySeconds = backoffSeconds(state.attempt, policy, failingForMs);
   let retryableCount = 0;
   for (const [targetId, r] of result) {
     const poison = r.failed.filter((f) => f.poison);

@@ -10,7 +10,7 @@
  * - Other retryable failures (a copy that does not verify, a conditional write lost too often) are about the
  *   data, not the service: they are retried `maxAttempts` times.
  * Either way an envelope gets at least `maxAttempts` attempts. Every retry is a re-send of the failed
- * envelopes with a delay of full jitter over `min(15 min, 2^attempt s)` (SQS's DelaySeconds), so no failure
+ * envelopes with a delay (SQS's DelaySeconds) of full jitter under {@link backoffCeiling}, so no failure
  * waits for the queue's visibility timeout.
  */
 
@@ -27,9 +27,28 @@ export interface RetryPolicy {
   readonly random?: () => number;
 }
 
-/** The delay before attempt `attempt + 1`: full jitter over min(15 min, 2^attempt s), in whole seconds. */
-export function backoffSeconds(attempt: number, policy: Pick<RetryPolicy, 'random'> = {}): number {
-  const ceiling = Math.min(MAX_DELAY_SECONDS, 2 ** Math.max(0, attempt));
+/** The ceiling every step may reach, however young the failure: the first five steps double up to it. */
+export const YOUNG_CEILING_SECONDS = 32;
+
+/**
+ * The longest delay before attempt `attempt + 1`, in seconds: `min(15 min, 2^attempt s, max(32 s, half the
+ * time the envelope has been failing))`. Bounding a step by the failure's age is what makes the queue drain
+ * soon after a region returns: a change that has waited for a 10-minute outage then waits at most 5 more
+ * minutes, not 15, while retries still thin out as an outage goes on (each step adds about a quarter to the
+ * time failed, so a 30-minute outage costs about 20 attempts, and each hour after it about 8).
+ */
+export function backoffCeiling(attempt: number, failingForMs = Number.POSITIVE_INFINITY): number {
+  const byAge = Math.max(YOUNG_CEILING_SECONDS, failingForMs / 2000);
+  return Math.min(MAX_DELAY_SECONDS, 2 ** Math.max(0, attempt), byAge);
+}
+
+/** The delay before attempt `attempt + 1`: full jitter under {@link backoffCeiling}, in whole seconds. */
+export function backoffSeconds(
+  attempt: number,
+  policy: Pick<RetryPolicy, 'random'> = {},
+  failingForMs = Number.POSITIVE_INFINITY,
+): number {
+  const ceiling = backoffCeiling(attempt, failingForMs);
   return Math.min(MAX_DELAY_SECONDS, Math.floor((policy.random ?? Math.random)() * (ceiling + 1)));
 }
 
