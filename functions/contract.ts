@@ -37,6 +37,8 @@ export const ENV = {
   MAX_ATTEMPTS: 'MAX_ATTEMPTS',
   /** Seconds apply/copy retry transient failures (an unavailable region or service) from the first failure. */
   RETRY_FOR_SECONDS: 'RETRY_FOR_SECONDS',
+  /** Seconds a function's AWS request may go without a byte of an answer before it fails as a timeout. */
+  REQUEST_TIMEOUT_SECONDS: 'REQUEST_TIMEOUT_SECONDS',
   /** Envelopes capture packs into one SQS message at most. */
   ENVELOPES_PER_MESSAGE: 'ENVELOPES_PER_MESSAGE',
   /** Copy: objects larger than this many bytes are copied in parts. */

@@ -2,15 +2,36 @@
  * SDK clients per region (and per assumed role), built once per container and reused, and the reading of
  * the functions' environment (its names are the contract's).
  *
- * The SDK reads AWS_ENDPOINT_URL by itself, which is how the local runtime points handlers at moto.
+ * The SDK reads AWS_ENDPOINT_URL by itself, which is how the local runtime points handlers at moto. Every
+ * client gives up on a request that gets no byte of an answer for the pair's `requestTimeout`
+ * (REQUEST_TIMEOUT_SECONDS): without it a connection that hangs holds the invocation until Lambda ends it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import type { ClientTarget, EnvName } from '../contract';
+import { type ClientTarget, ENV, type EnvName } from '../contract';
 
 const dynamo = new Map<string, DynamoDBClient>();
 let sqs: SQSClient | undefined;
+
+/** The pair's request timeout when the environment does not say (a DynamoDB pair's default). */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
+
+/**
+ * The HTTP handler options of every client: a connection must open, and an open request must receive data,
+ * within the request timeout; either failure is a `TimeoutError`, which the SDK retries and Replicator's retry
+ * policy treats as transient. An idle limit, not a total: a CopyObject that streams its answer slowly is fine.
+ */
+export function requestHandlerOptions(env: Env = process.env): { connectionTimeout: number; socketTimeout: number } {
+  const seconds = numberEnv(ENV.REQUEST_TIMEOUT_SECONDS, DEFAULT_REQUEST_TIMEOUT_SECONDS, env);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new Error(
+      `environment variable ${ENV.REQUEST_TIMEOUT_SECONDS} must be a positive number of seconds (given "${env[ENV.REQUEST_TIMEOUT_SECONDS]}")`,
+    );
+  }
+  const ms = seconds * 1000;
+  return { connectionTimeout: Math.min(ms, 5000), socketTimeout: ms };
+}
 
 /** Credentials of the target's role (assumed with its external id), or undefined for the function's own. */
 export function roleCredentials(target: ClientTarget): ReturnType<typeof fromTemporaryCredentials> | undefined {
@@ -21,6 +42,7 @@ export function roleCredentials(target: ClientTarget): ReturnType<typeof fromTem
       RoleSessionName: 'replicator',
       ...(target.externalId ? { ExternalId: target.externalId } : {}),
     },
+    clientConfig: { requestHandler: requestHandlerOptions() },
   });
 }
 
@@ -32,6 +54,7 @@ export function dynamoClient(target: ClientTarget): DynamoDBClient {
     client = new DynamoDBClient({
       region: target.region,
       maxAttempts: 3,
+      requestHandler: requestHandlerOptions(),
       credentials: roleCredentials(target),
     });
     dynamo.set(cacheKey, client);
@@ -41,7 +64,7 @@ export function dynamoClient(target: ClientTarget): DynamoDBClient {
 
 /** The SQS client of the function's own region. */
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ maxAttempts: 3 });
+  sqs ??= new SQSClient({ maxAttempts: 3, requestHandler: requestHandlerOptions() });
   return sqs;
 }
 

@@ -7,7 +7,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { ClientTarget } from '../contract';
-import { roleCredentials } from '../engine/clients';
+import { requestHandlerOptions, roleCredentials } from '../engine/clients';
 
 const s3 = new Map<string, S3Client>();
 
@@ -25,6 +25,7 @@ export function s3Client(target: ClientTarget): S3Client {
       region: target.region,
       maxAttempts: 3,
       forcePathStyle: hasEndpointOverride(),
+      requestHandler: requestHandlerOptions(),
       credentials: roleCredentials(target),
     });
     s3.set(cacheKey, client);

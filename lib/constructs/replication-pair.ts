@@ -177,6 +177,7 @@ export abstract class ReplicationPair extends Construct {
         [ENV.QUEUE_URL]: this.queues.queue.queueUrl,
         [ENV.ORIGIN_REGION]: Stack.of(this).region,
         [ENV.ENVELOPES_PER_MESSAGE]: String(this.options.envelopesPerMessage),
+        ...this.clientEnvironment(),
         ...spec.environment,
       },
     });
@@ -207,6 +208,7 @@ export abstract class ReplicationPair extends Construct {
         [ENV.MAX_ATTEMPTS]: String(this.options.maxAttempts),
         [ENV.RETRY_FOR_SECONDS]: String(durationSeconds(this.options.retryFor)),
         [ENV.TARGETS]: JSON.stringify(spec.targets),
+        ...this.clientEnvironment(),
         ...spec.environment,
       },
     });
@@ -221,6 +223,11 @@ export abstract class ReplicationPair extends Construct {
     return applier;
   }
 
+  /** What every function of the pair reads to build its SDK clients. */
+  private clientEnvironment(): FunctionEnvironment {
+    return { [ENV.REQUEST_TIMEOUT_SECONDS]: String(durationSeconds(this.options.requestTimeout)) };
+  }
+
   /** The scheduled reconciler `Reconciler`, on the pair's state table and queue. */
   protected createReconciler(spec: ReconcilerSpec): Reconciler {
     return new Reconciler(this, 'Reconciler', {
@@ -231,7 +238,7 @@ export abstract class ReplicationPair extends Construct {
       stateTable: this.stateTable,
       queue: this.queues.queue,
       entry: spec.entry,
-      environment: spec.environment,
+      environment: { ...this.clientEnvironment(), ...spec.environment },
       readStatements: spec.readStatements,
     });
   }

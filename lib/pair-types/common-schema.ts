@@ -101,6 +101,12 @@ export const backlogAgeSchema = durationSchema(86_400, 'must be at most 1d').ref
   'must be at least 1min',
 );
 
+/** How long a request may go without a byte from AWS before it is abandoned as a timeout: 1 s to 5 min. */
+export const requestTimeoutSchema = durationSchema(300, 'must be at most 5min').refine(
+  (v) => !/^\d+(s|min|h|d)$/.test(v) || durationSeconds(v) >= 1,
+  'must be at least 1s',
+);
+
 /** Options that every pair type shares: how envelopes travel from capture to apply (or copy). */
 export const commonOptionShape = {
   /** SQS messages per apply (or copy) invocation. */
@@ -117,6 +123,11 @@ export const commonOptionShape = {
    * backlog alarms fire.
    */
   maxBacklogAge: backlogAgeSchema.optional(),
+  /**
+   * How long the pair's functions wait for a byte of an answer from AWS (connect, or no data on an open
+   * connection) before they abandon the request as a timeout: transient, retried like a reset.
+   */
+  requestTimeout: requestTimeoutSchema.optional(),
   /** Envelopes packed into one SQS message at most. */
   envelopesPerMessage: z.int().min(1).max(500).optional(),
   /** Concurrent apply (or copy) invocations at most (Lambda SQS maximum concurrency). */
@@ -132,6 +143,7 @@ export const COMMON_PAIR_DEFAULTS: Required<CommonPairOptions> = {
   maxAttempts: 5,
   retryFor: '24h',
   maxBacklogAge: '15min',
+  requestTimeout: '10s',
   envelopesPerMessage: 25,
   applyConcurrency: 10,
 };

@@ -132,6 +132,9 @@ export const S3_PAIR_DEFAULTS: Required<S3PairOptions> = {
   partSizeBytes: 64 * MiB,
   copyConcurrency: 8,
   ...COMMON_PAIR_DEFAULTS,
+  // A CopyObject of a part or an object under the multipart threshold (64 MiB) may be quiet for seconds
+  // while S3 copies; a DynamoDB write is not.
+  requestTimeout: '60s',
 };
 
 /** An S3 pair's options, each unset one at its {@link S3_PAIR_DEFAULTS} value. */

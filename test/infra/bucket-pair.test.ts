@@ -323,6 +323,7 @@ describe('functions', () => {
         'POWERTOOLS_SERVICE_NAME',
         'PREFIX',
         'QUEUE_URL',
+        'REQUEST_TIMEOUT_SECONDS',
         'SOURCE_BUCKET',
       ].sort(),
     );
@@ -433,6 +434,11 @@ describe('pair options', () => {
   });
   it(`defaults copyConcurrency to ${S3_PAIR_DEFAULTS.copyConcurrency}`, () => {
     expect(defaults.COPY_CONCURRENCY).toBe('8');
+  });
+  it(`defaults requestTimeout to ${S3_PAIR_DEFAULTS.requestTimeout}: a copy may be quiet while S3 copies`, () => {
+    for (const fn of ['replicator-datasets-capture', 'replicator-datasets-copy']) {
+      expect(envOf(template, fn).REQUEST_TIMEOUT_SECONDS).toBe('60');
+    }
   });
   it(`defaults retryFor to ${S3_PAIR_DEFAULTS.retryFor}: transient failures are retried a day`, () => {
     expect(defaults.RETRY_FOR_SECONDS).toBe('86400');

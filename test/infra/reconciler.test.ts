@@ -95,6 +95,7 @@ describe('reconcile function', () => {
       STATE_TABLE: { Ref: logicalIdOf(t, 'AWS::DynamoDB::Table', { TableName: 'replicator-orders-state' }) },
       QUEUE_URL: { Ref: logicalIdOf(t, 'AWS::SQS::Queue', { QueueName: 'replicator-orders' }) },
       REPAIR: 'true',
+      REQUEST_TIMEOUT_SECONDS: '10',
       DELETE_EXTRA: String(RECONCILE_DEFAULTS.deleteExtra),
       READ_RATE: String(RECONCILE_DEFAULTS.readRate),
       SEGMENTS: String(RECONCILE_DEFAULTS.segments),

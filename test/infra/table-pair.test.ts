@@ -120,6 +120,11 @@ describe('pair options', () => {
   it(`defaults retryFor to ${PAIR_DEFAULTS.retryFor}: transient failures are retried a day`, () => {
     expect(envOf(defaults, 'replicator-orders-apply').RETRY_FOR_SECONDS).toBe('86400');
   });
+  it(`defaults requestTimeout to ${PAIR_DEFAULTS.requestTimeout} on every function of the pair`, () => {
+    for (const fn of ['replicator-orders-capture', 'replicator-orders-apply']) {
+      expect(envOf(defaults, fn).REQUEST_TIMEOUT_SECONDS).toBe('10');
+    }
+  });
   it(`defaults maxAttempts to ${PAIR_DEFAULTS.maxAttempts}`, () => {
     expect(envOf(defaults, 'replicator-orders-apply').MAX_ATTEMPTS).toBe('5');
     defaults.hasResourceProperties('AWS::SQS::Queue', {
@@ -153,6 +158,7 @@ describe('environment', () => {
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
         'QUEUE_URL',
+        'REQUEST_TIMEOUT_SECONDS',
       ].sort(),
     );
     expect(env).toMatchObject({

@@ -175,6 +175,27 @@ describe('parseConfig of retryFor', () => {
   });
 });
 
+describe('parseConfig of requestTimeout', () => {
+  const withTimeout = (requestTimeout: unknown) => {
+    const cfg = valid();
+    (cfg.pairs[0] as Record<string, unknown>).options = { requestTimeout };
+    return cfg;
+  };
+
+  it('accepts 1s to 5min', () => {
+    for (const v of ['1s', '10s', '2min', '5min']) expect(() => parseConfig(withTimeout(v))).not.toThrow();
+  });
+
+  it('names the field and the value of a timeout of zero, or longer than 5 minutes', () => {
+    expect(() => parseConfig(withTimeout('0s'))).toThrow(
+      /pairs\[0\]\.options\.requestTimeout: must be at least 1s.*\(given "0s"\)/,
+    );
+    expect(() => parseConfig(withTimeout('1h'))).toThrow(
+      /pairs\[0\]\.options\.requestTimeout: must be at most 5min.*\(given "1h"\)/,
+    );
+  });
+});
+
 describe('PAIR_DEFAULTS', () => {
   it('documents the defaults the stacks use', () => {
     expect(PAIR_DEFAULTS).toEqual({
@@ -183,6 +204,7 @@ describe('PAIR_DEFAULTS', () => {
       maxAttempts: 5,
       retryFor: '24h',
       maxBacklogAge: '15min',
+      requestTimeout: '10s',
       envelopesPerMessage: 25,
       applyConcurrency: 10,
     });
@@ -382,6 +404,7 @@ describe('S3_PAIR_DEFAULTS', () => {
       maxAttempts: 5,
       retryFor: '24h',
       maxBacklogAge: '15min',
+      requestTimeout: '60s',
       applyBatchSize: 10,
       applyConcurrency: 10,
       envelopesPerMessage: 25,
