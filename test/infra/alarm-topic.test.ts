@@ -34,9 +34,26 @@ describe('AlarmTopic', () => {
     );
   });
 
-  it('denies publishing to the topic without TLS', () => {
+  it("denies publishing to the topic without TLS, and lets only this account's Replicator alarms publish", () => {
     const t = sourceTemplate();
     const topic = logicalIdOf(t, 'AWS::SNS::Topic', { TopicName: 'replicator-alarms' });
+    const fromReplicatorAlarms = {
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: {
+        'aws:SourceArn': {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':cloudwatch:us-east-1:',
+              { Ref: 'AWS::AccountId' },
+              ':alarm:replicator-*',
+            ],
+          ],
+        },
+      },
+    };
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topic }],
       PolicyDocument: {
@@ -47,9 +64,21 @@ describe('AlarmTopic', () => {
             Action: 'sns:Publish',
             Condition: { Bool: { 'aws:SecureTransport': 'false' } },
           },
+          {
+            Sid: 'CloudWatchAlarmsPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topic },
+            Condition: fromReplicatorAlarms,
+          },
         ],
       },
     });
+    const key = Object.values(t.findResources('AWS::KMS::Key'))[0]!;
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({ Sid: 'CloudWatchAlarmsPublish', Condition: fromReplicatorAlarms }),
+    );
   });
 
   it('subscribes alarms.email to the topic', () => {

@@ -1,0 +1,96 @@
+/**
+ * The IAM contract, for the calls AWS services make for Replicator (service-calls.ts): each is evaluated against
+ * the synthesized templates' identity, resource, key and trust policies (evaluate.ts), for the README's configs
+ * and those with cross-account targets. Any implicit or explicit deny fails with the call and what is missing.
+ */
+import type { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import type { ReplicationConfigInput } from '../../lib/config';
+import { build, DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG } from '../infra/helpers';
+import { denied, describeDenials, evaluate } from './evaluate';
+import { serviceCalls } from './service-calls';
+import { type DeployedTemplate, iamModel } from './template-model';
+
+const ACCOUNT = '123456789012';
+
+/** The deployment of a config as the evaluator reads it: every stack's template, account and region. */
+async function deployed(config: ReplicationConfigInput): Promise<DeployedTemplate[]> {
+  const built = await build(config);
+  const assembly = (built.source.node.root as App).synth();
+  return assembly.stacks.map((s) => ({
+    stackName: s.stackName,
+    account: /^\d{12}$/.test(s.environment.account) ? s.environment.account : ACCOUNT,
+    region: s.environment.region,
+    template: s.template,
+  }));
+}
+
+const CONFIGS: Record<string, ReplicationConfigInput> = {
+  'orders, reconciled': { ...ORDERS_CONFIG, reconcile: { schedule: 'rate(6 hours)', repair: true } },
+  'two table pairs, one cross-account': TWO_PAIRS_CONFIG,
+  'two bucket pairs, one cross-account': DATASETS_CONFIG,
+  'a table pair and a bucket pair': { ...MIXED_CONFIG, alarms: { email: 'ops@example.com' } },
+};
+
+describe.each(Object.entries(CONFIGS))('calls AWS services make for Replicator: %s', (_, config) => {
+  it('are all allowed by the synthesized policies', async () => {
+    const stacks = await deployed(config);
+    const model = iamModel(stacks);
+    const calls = serviceCalls(stacks, model);
+    expect(calls.length).toBeGreaterThan(0);
+    const denials = await denied(model, calls);
+    expect(describeDenials(denials)).toBe('');
+  });
+});
+
+describe('the contract test itself', () => {
+  it('sees each kind of service call', async () => {
+    const stacks = await deployed(CONFIGS['orders, reconciled']!);
+    const calls = serviceCalls(stacks, iamModel(stacks));
+    const kinds = new Set(calls.map((c) => `${c.principal} ${c.action}`));
+    for (const k of [
+      'cloudwatch.amazonaws.com sns:Publish',
+      'cloudwatch.amazonaws.com kms:GenerateDataKey',
+      'lambda.amazonaws.com sts:AssumeRole',
+      'events.amazonaws.com lambda:InvokeFunction',
+    ]) {
+      expect(kinds).toContain(k);
+    }
+    const s3 = await deployed(DATASETS_CONFIG);
+    expect(serviceCalls(s3, iamModel(s3)).some((c) => c.principal === 's3.amazonaws.com')).toBe(true);
+  });
+
+  it('catches a removed grant, naming the call and what is missing', async () => {
+    const stacks = await deployed(ORDERS_CONFIG);
+    const model = iamModel(stacks);
+    const read = serviceCalls(stacks, model).find((c) => c.action === 'dynamodb:GetRecords')!;
+    const role = model.roles.get(read.principal)!;
+    // The capture role without its stream grants: the event source mapping could not read.
+    const stripped = {
+      ...model,
+      roles: new Map([
+        ...model.roles,
+        [
+          role.arn,
+          {
+            ...role,
+            policies: role.policies.map((p) => ({
+              ...p,
+              policy: {
+                ...p.policy,
+                Statement: p.policy.Statement.filter(
+                  (s) => !([] as unknown[]).concat(s.Action).includes('dynamodb:GetRecords'),
+                ),
+              },
+            })),
+          },
+        ],
+      ]),
+    };
+    const d = await evaluate(stripped, read);
+    expect(d.result).toBe('ImplicitlyDenied');
+    expect(describeDenials([d])).toMatch(
+      /^ImplicitlyDenied: the event source mapping of replicator-orders-capture reads arn:aws:dynamodb:us-east-1:123456789012:table\/orders\/stream\/.*: .* dynamodb:GetRecords .*no identity policy statement/,
+    );
+  });
+});
