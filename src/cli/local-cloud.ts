@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigFile, type ReplicationConfig, regionsOf } from '../../lib/config';
-import { type FaultRule, startCountingProxy } from '../local/counting-proxy';
+import { type FaultRule, type RequestObserver, startCountingProxy } from '../local/counting-proxy';
 import { type DeployedApp, deployApp } from '../local/deploy';
 import { type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
 import { LocalRuntime } from '../local/runtime';
@@ -51,6 +51,11 @@ export interface LocalCloud {
   setFaults(rule: FaultRule | undefined): void;
   /** Faults injected so far, by kind. */
   faultCounts(): Record<string, number>;
+  /**
+   * Shows every request of the handlers and the runtime (what passes the counting proxy), once answered, to
+   * `observer`; `undefined` stops. Each function signs with an access key of its own (`localAccessKeyId`).
+   */
+  observeRequests(observer: RequestObserver | undefined): void;
   /** Stops the runtime, the proxy and the moto_server it started (in that order). */
   stop(): Promise<void>;
 }
@@ -133,6 +138,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       resetRequestCounts: () => proxy.reset(),
       setFaults: (rule) => proxy.setFaults(rule),
       faultCounts: () => proxy.faultCounts(),
+      observeRequests: (observer) => proxy.setObserver(observer),
       stop,
     };
   } catch (err) {

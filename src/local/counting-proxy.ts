@@ -27,7 +27,29 @@ export interface CountingProxy {
   setFaults(rule: FaultRule | undefined): void;
   /** Faults injected so far, by kind (`reset`, `status 503`, `delay`). */
   faultCounts(): Record<string, number>;
+  /**
+   * Shows every forwarded request, once answered, to `observer` (e.g. a recorder of the calls IAM will
+   * authorize); `undefined` stops. Bodies are kept only where they say what a request does: JSON and form
+   * requests, and STS responses.
+   */
+  setObserver(observer: RequestObserver | undefined): void;
 }
+
+/** A forwarded request and its answer, as an observer sees them. */
+export interface ObservedExchange {
+  readonly method: string;
+  /** Path and query. */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The body of a JSON (X-Amz-Target) or form request. */
+  readonly body?: string;
+  readonly status: number;
+  /** The body of an STS response. */
+  readonly responseBody?: string;
+}
+
+/** Sees each forwarded request once it is answered. */
+export type RequestObserver = (exchange: ObservedExchange) => void;
 
 /** What a fault rule sees of a request. */
 export interface RequestInfo {
@@ -119,6 +141,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const counts = new Map<string, number>();
   const injected = new Map<string, number>();
   let rule: FaultRule | undefined;
+  const tap: { observer?: RequestObserver } = {};
   const server = createServer((req, res) => {
     const fault = rule?.({
       service: signingService(header(req.headers, 'authorization')),
@@ -126,12 +149,12 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       json: header(req.headers, 'x-amz-target') !== undefined,
     });
     if (fault === undefined) {
-      forward(req, res, targetUrl, counts);
+      forward(req, res, targetUrl, counts, tap.observer);
       return;
     }
     const kind = fault.kind === 'status' ? `status ${fault.status}` : fault.kind;
     injected.set(kind, (injected.get(kind) ?? 0) + 1);
-    inject(fault, req, res, () => forward(req, res, targetUrl, counts));
+    inject(fault, req, res, () => forward(req, res, targetUrl, counts, tap.observer));
   });
   // SDK clients keep connections alive; without this, stop() would wait for them.
   server.keepAliveTimeout = 5_000;
@@ -150,6 +173,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       rule = r;
     },
     faultCounts: () => Object.fromEntries(injected),
+    setObserver: (o) => {
+      tap.observer = o;
+    },
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -185,12 +211,20 @@ function inject(fault: Fault, req: IncomingMessage, res: ServerResponse, forward
   });
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, target: URL, counts: Map<string, number>): void {
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: URL,
+  counts: Map<string, number>,
+  observer?: RequestObserver,
+): void {
   const chunks: Buffer[] = [];
-  // Only form bodies are needed for classification; everything is streamed to the target as it comes.
-  const needsBody =
-    req.headers['x-amz-target'] === undefined &&
-    (req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded');
+  // Only form bodies are needed for classification (and JSON bodies by an observer); everything is streamed to
+  // the target as it comes.
+  const json = req.headers['x-amz-target'] !== undefined;
+  const form = !json && (req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded');
+  const needsBody = form || (json && observer !== undefined);
+  const sts = observer !== undefined && signingService(header(req.headers, 'authorization')) === 'sts';
   const upstream = httpRequest(
     {
       protocol: target.protocol,
@@ -203,6 +237,21 @@ function forward(req: IncomingMessage, res: ServerResponse, target: URL, counts:
     (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, upstreamRes.headers);
       upstreamRes.pipe(res);
+      if (observer === undefined) return;
+      const answer: Buffer[] = [];
+      if (sts) upstreamRes.on('data', (chunk: Buffer) => answer.push(chunk));
+      upstreamRes.on('end', () => {
+        const headers: Record<string, string | undefined> = {};
+        for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
+        observer({
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          headers,
+          ...(needsBody ? { body: Buffer.concat(chunks).toString('utf8') } : {}),
+          status: upstreamRes.statusCode ?? 0,
+          ...(sts ? { responseBody: Buffer.concat(answer).toString('utf8') } : {}),
+        });
+      });
     },
   );
   // A reset or refusal upstream is passed on as what it is: the client's connection is reset too, as it would be

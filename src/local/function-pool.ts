@@ -4,11 +4,22 @@
  * the function's environment variables, a context object with the remaining time, and the function's
  * timeout enforced by ending the worker (as Lambda ends the environment).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+
+/**
+ * The access key a function signs with on the local cloud: `AKIA` and 16 characters derived from its name.
+ * moto accepts any key (and keeps one account for unknown keys), so only the proxy's observers read it.
+ */
+export function localAccessKeyId(functionName: string): string {
+  const digits = createHash('sha256').update(functionName).digest();
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  return `AKIA${[...digits.subarray(0, 16)].map((b) => alphabet[b % 32]).join('')}`;
+}
+
 import type { FunctionInfo } from './discovery';
 
 /** The error of a failed invocation, in Lambda's shape. */
@@ -268,7 +279,9 @@ export class FunctionPool {
       AWS_ENDPOINT_URL: this.opts.endpoint,
       AWS_REGION: info.region,
       AWS_DEFAULT_REGION: info.region,
-      AWS_ACCESS_KEY_ID: 'test',
+      // A key of the function's own, as Lambda gives each function its role's credentials: what a function
+      // calls can be told apart from the runtime's and other functions' calls (test/iam records them by key).
+      AWS_ACCESS_KEY_ID: localAccessKeyId(info.functionName),
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_LAMBDA_FUNCTION_NAME: info.functionName,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

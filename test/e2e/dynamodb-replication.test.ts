@@ -13,8 +13,10 @@ import { verifyTablePair as verifyPair } from '../../src/cli/pair-types/dynamodb
 import { backfill } from '../../src/cli/pair-types/dynamodb-backfill';
 import { converged } from '../../src/cli/pair-types/dynamodb-verify';
 import { eventually } from '../helpers/eventually';
+import { expectCallsAllowed, recordCalls } from '../iam/local-cloud-calls';
 
 let cloud: LocalCloud;
+let calls: ReturnType<typeof recordCalls>;
 let pair: DynamoPairConfig;
 const TABLE = 'e2e-orders';
 
@@ -24,6 +26,7 @@ beforeAll(async () => {
     log: process.env.E2E_VERBOSE ? (l) => console.log(l) : undefined,
   });
   pair = cloud.config.pairs[0] as DynamoPairConfig;
+  calls = recordCalls(cloud);
 }, 600_000);
 
 afterAll(async () => {
@@ -190,5 +193,9 @@ describe('DynamoDB replication on the local cloud', () => {
     const counts = cloud.requestCounts();
     expect(counts['dynamodb:PutItem']).toBeGreaterThan(0);
     expect(counts['sqs:SendMessageBatch']).toBeGreaterThan(0);
+  });
+
+  it('makes only calls the deployed IAM policies allow (test/iam)', async () => {
+    await expectCallsAllowed(cloud, calls);
   });
 });

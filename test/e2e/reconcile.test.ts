@@ -20,9 +20,11 @@ import { converged } from '../../src/cli/pair-types/dynamodb-verify';
 import { verifyBucketPair } from '../../src/cli/pair-types/s3';
 import { exitCodeOf, reconcilePair } from '../../src/cli/reconcile';
 import { eventually } from '../helpers/eventually';
+import { expectCallsAllowed, recordCalls } from '../iam/local-cloud-calls';
 
 let cloud: LocalCloud;
 let pair: DynamoPairConfig;
+let calls: ReturnType<typeof recordCalls>;
 let s3Pair: S3PairConfig;
 const TABLE = 'e2e-rec';
 const TARGET = 'eu-west-1/e2e-rec';
@@ -36,6 +38,7 @@ beforeAll(async () => {
   });
   pair = cloud.config.pairs[0] as DynamoPairConfig;
   s3Pair = cloud.config.pairs[1] as S3PairConfig;
+  calls = recordCalls(cloud);
 }, 600_000);
 
 afterAll(async () => {
@@ -271,4 +274,8 @@ describe('reconcile on the local cloud', () => {
     expect((await readMetric('ReconcileRepaired', 'Sum', dims)).reduce((s, v) => s + v, 0)).toBe(4);
     expect((await readMetric('ConsistencyRatio', 'Average', dims))[0]).toBe(1);
   }, 240_000);
+
+  it('makes only calls the deployed IAM policies allow (test/iam)', async () => {
+    await expectCallsAllowed(cloud, calls);
+  });
 });

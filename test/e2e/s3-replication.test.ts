@@ -19,8 +19,10 @@ import { isConverged } from '../../src/cli/pair-types/driver';
 import { verifyBucketPair } from '../../src/cli/pair-types/s3';
 import { applyS3Op, makeS3Workload } from '../../src/cli/pair-types/s3-workload';
 import { eventually } from '../helpers/eventually';
+import { expectCallsAllowed, recordCalls } from '../iam/local-cloud-calls';
 
 let cloud: LocalCloud;
+let calls: ReturnType<typeof recordCalls>;
 let pair: S3PairConfig;
 const SOURCE = 'e2e-training-data';
 
@@ -30,6 +32,7 @@ beforeAll(async () => {
     log: process.env.E2E_VERBOSE ? (l) => console.log(l) : undefined,
   });
   pair = cloud.config.pairs[0] as S3PairConfig;
+  calls = recordCalls(cloud);
 }, 600_000);
 
 afterAll(async () => {
@@ -130,5 +133,9 @@ describe('S3 replication on the local cloud', () => {
       cloud.metrics.sum('ReplicatedItems', { Pair: 'e2e-datasets', Target: 'eu-west-1/e2e-training-data-eu' }),
     ).toBeGreaterThan(50);
     expect(cloud.requestCounts()['s3:PUT'] ?? 0).toBeGreaterThan(0);
+  });
+
+  it('makes only calls the deployed IAM policies allow (test/iam)', async () => {
+    await expectCallsAllowed(cloud, calls);
   });
 });

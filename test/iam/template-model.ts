@@ -137,7 +137,7 @@ export function iamModel(stacks: readonly DeployedTemplate[]): IamModel {
           attach(resolver.resource(id).attrs.Arn!, p.KeyPolicy as PolicyDocument);
           break;
         case 'AWS::Lambda::Function':
-          model.functionRoles.set(p.FunctionName as string, p.Role as string);
+          model.functionRoles.set(resolver.resource(id).ref, p.Role as string);
           break;
         case 'AWS::Lambda::Permission': {
           const fn = p.FunctionName as string;

@@ -2,7 +2,7 @@
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CountingProxy, startCountingProxy } from '../../../src/local/counting-proxy';
+import { type CountingProxy, type ObservedExchange, startCountingProxy } from '../../../src/local/counting-proxy';
 
 let upstream: Server | undefined;
 let proxy: CountingProxy | undefined;
@@ -106,5 +106,23 @@ describe('counting proxy', () => {
     const outcome = await get(proxy.endpoint);
     expect(outcome).toEqual({ error: expect.objectContaining({ code: expect.stringMatching(/ECONNRESET|EPIPE/) }) });
     expect(proxy.total()).toBe(1);
+  });
+});
+
+describe('request observer', () => {
+  it('shows each answered request with its JSON body, and the response of an STS request', async () => {
+    proxy = await startCountingProxy(await okServer());
+    const seen: ObservedExchange[] = [];
+    proxy.setObserver((x) => seen.push(x));
+    await signed(proxy.endpoint, 'eu-west-1', 'dynamodb', 'DynamoDB_20120810.PutItem');
+    await signed(proxy.endpoint, 'us-east-1', 'sts');
+    await expect.poll(() => seen.length).toBe(2);
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/', body: '{}', status: 200 });
+    expect(seen[0]?.headers['x-amz-target']).toBe('DynamoDB_20120810.PutItem');
+    expect(seen[0]?.responseBody).toBeUndefined();
+    expect(seen[1]).toMatchObject({ status: 200, responseBody: 'ok' });
+    proxy.setObserver(undefined);
+    await signed(proxy.endpoint, 'eu-west-1', 'dynamodb', 'DynamoDB_20120810.PutItem');
+    expect(seen.length).toBe(2);
   });
 });
