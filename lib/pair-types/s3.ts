@@ -6,7 +6,7 @@
  * `s3-schema.ts`; what every type shares is in lib/constructs/.
  */
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -66,6 +66,14 @@ export const SOURCE_OBJECT_ACTIONS = [
   's3:GetObjectVersionTagging',
   's3:GetObjectAttributes',
 ] as const;
+
+/**
+ * S3 actions a target's role needs on the source's objects: CopyObject and UploadPartCopy run as the role of
+ * the target they write, so in another account that role must be allowed to read the copy source. Tags are
+ * not among them: copies to such targets carry the tags the copy function read itself (TaggingDirective
+ * REPLACE).
+ */
+export const TARGET_ROLE_SOURCE_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'] as const;
 
 /** S3 actions the copy function may take on each target's objects under the prefix. */
 export const TARGET_OBJECT_ACTIONS = [
@@ -207,6 +215,7 @@ export class BucketPair extends ReplicationPair {
       deadLetterQueue: { queue: this.queues.captureFailureQueue, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
     });
     this.sourceBucket = this.createOrImportSource(props);
+    this.letTargetRolesReadSource(pair, prefix);
     this.notifyEvents(pair);
 
     this.capture = this.createCapture({
@@ -287,6 +296,37 @@ export class BucketPair extends ReplicationPair {
     const accessLogs = props.accessLogs ?? new AccessLogsBucket(this, 'AccessLogs');
     accessLogs.logsOf(bucket, `${source.bucket}/`);
     return bucket;
+  }
+
+  /**
+   * Lets the role of every target that has one (a target in another account) read the source's objects under
+   * the prefix, as its copies need: in the created source bucket's policy, or, for an imported bucket, as a
+   * synth warning with the statement to add to its policy.
+   */
+  private letTargetRolesReadSource(pair: S3PairConfig, prefix: string): void {
+    const roles = [...new Set(pair.targets.flatMap((t) => (t.roleArn ? [t.roleArn] : [])))];
+    if (roles.length === 0) return;
+    const statement = new iam.PolicyStatement({
+      sid: 'TargetRolesReadSource',
+      principals: roles.map((r) => new iam.ArnPrincipal(r)),
+      actions: [...TARGET_ROLE_SOURCE_ACTIONS],
+      resources: [objectsArn(Stack.of(this), pair.source.bucket, prefix)],
+    });
+    if (pair.source.create) {
+      this.sourceBucket.addToResourcePolicy(statement);
+      return;
+    }
+    const text = JSON.stringify({
+      Sid: 'TargetRolesReadSource',
+      Effect: 'Allow',
+      Principal: { AWS: roles },
+      Action: [...TARGET_ROLE_SOURCE_ACTIONS],
+      Resource: `arn:aws:s3:::${pair.source.bucket}/${prefix}*`,
+    });
+    Annotations.of(this).addWarningV2(
+      'replicator:imported-source-cross-account',
+      `pair ${pair.name}: the imported source bucket ${pair.source.bucket} must let the target role(s) read it, or every copy to them fails with AccessDenied; add to its bucket policy: ${text}`,
+    );
   }
 
   /** ObjectCreated:* and ObjectRemoved:* under the prefix/suffix into the events queue (Custom::S3BucketNotifications). */

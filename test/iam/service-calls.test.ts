@@ -5,24 +5,36 @@
  */
 import type { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import type { ReplicationConfigInput } from '../../lib/config';
+import type { ReplicationConfig, ReplicationConfigInput } from '../../lib/config';
 import { build, DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG } from '../infra/helpers';
 import { denied, describeDenials, evaluate } from './evaluate';
 import { serviceCalls } from './service-calls';
+import { targetRoleCalls } from './target-role-calls';
 import { type DeployedTemplate, iamModel } from './template-model';
 
 const ACCOUNT = '123456789012';
 
 /** The deployment of a config as the evaluator reads it: every stack's template, account and region. */
 async function deployed(config: ReplicationConfigInput): Promise<DeployedTemplate[]> {
+  return (await deployment(config)).stacks;
+}
+
+/** The validated config, its stacks as the evaluator reads them, and the synth warnings. */
+async function deployment(
+  config: ReplicationConfigInput,
+): Promise<{ config: ReplicationConfig; stacks: DeployedTemplate[]; warnings: string[] }> {
   const built = await build(config);
   const assembly = (built.source.node.root as App).synth();
-  return assembly.stacks.map((s) => ({
+  const stacks = assembly.stacks.map((s) => ({
     stackName: s.stackName,
     account: /^\d{12}$/.test(s.environment.account) ? s.environment.account : ACCOUNT,
     region: s.environment.region,
     template: s.template,
   }));
+  const warnings = assembly.stacks.flatMap((s) =>
+    s.messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data)),
+  );
+  return { config: built.config, stacks, warnings };
 }
 
 const CONFIGS: Record<string, ReplicationConfigInput> = {
@@ -33,10 +45,10 @@ const CONFIGS: Record<string, ReplicationConfigInput> = {
 };
 
 describe.each(Object.entries(CONFIGS))('calls AWS services make for Replicator: %s', (_, config) => {
-  it('are all allowed by the synthesized policies', async () => {
-    const stacks = await deployed(config);
-    const model = iamModel(stacks);
-    const calls = serviceCalls(stacks, model);
+  it('are all allowed by the synthesized policies, as are the reads of the copy source by target roles', async () => {
+    const d = await deployment(config);
+    const model = iamModel(d.stacks);
+    const calls = [...serviceCalls(d.stacks, model), ...targetRoleCalls(d.config, d.config.account ?? ACCOUNT)];
     expect(calls.length).toBeGreaterThan(0);
     const denials = await denied(model, calls);
     expect(describeDenials(denials)).toBe('');
@@ -91,6 +103,49 @@ describe('the contract test itself', () => {
     expect(d.result).toBe('ImplicitlyDenied');
     expect(describeDenials([d])).toMatch(
       /^ImplicitlyDenied: the event source mapping of replicator-orders-capture reads arn:aws:dynamodb:us-east-1:123456789012:table\/orders\/stream\/.*: .* dynamodb:GetRecords .*no identity policy statement/,
+    );
+  });
+
+  it("finds that a target role could not read the copy source without the source bucket's grant", async () => {
+    const d = await deployment(DATASETS_CONFIG);
+    const model = iamModel(d.stacks);
+    const source = [...model.resourcePolicies.keys()].find((a) => a === 'arn:aws:s3:::training-data')!;
+    const policy = model.resourcePolicies.get(source)!;
+    const withoutGrant = {
+      ...model,
+      resourcePolicies: new Map([
+        ...model.resourcePolicies,
+        [
+          source,
+          {
+            ...policy,
+            policy: {
+              ...policy.policy,
+              Statement: policy.policy.Statement.filter((st) => st.Sid !== 'TargetRolesReadSource'),
+            },
+          },
+        ],
+      ]),
+    };
+    const denials = await denied(withoutGrant, targetRoleCalls(d.config, ACCOUNT));
+    expect(describeDenials(denials)).toMatch(
+      /^ImplicitlyDenied: pair datasets: a copy to training-data-partner reads the copy source as the target's role: arn:aws:iam::210987654321:role\/replicator-writer s3:GetObject on arn:aws:s3:::training-data\/datasets\/.* \(cross-account: /,
+    );
+  });
+
+  it('warns, with the statement to add, when an imported source bucket has a target in another account', async () => {
+    const imported = {
+      ...DATASETS_CONFIG,
+      pairs: [
+        {
+          ...(DATASETS_CONFIG.pairs[0] as Extract<ReplicationConfigInput['pairs'][number], { type: 's3' }>),
+          source: { bucket: 'training-data' },
+        },
+      ],
+    };
+    const d = await deployment(imported);
+    expect(d.warnings.join('\n')).toContain(
+      'pair datasets: the imported source bucket training-data must let the target role(s) read it, or every copy to them fails with AccessDenied; add to its bucket policy: {"Sid":"TargetRolesReadSource","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::210987654321:role/replicator-writer"]},"Action":["s3:GetObject","s3:GetObjectVersion"],"Resource":"arn:aws:s3:::training-data/datasets/*"}',
     );
   });
 });

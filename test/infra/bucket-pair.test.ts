@@ -116,6 +116,25 @@ describe('source bucket', () => {
     });
   });
 
+  it('lets the role of a target in another account read the objects under the prefix, as its copies do', () => {
+    const template = pairTemplate();
+    const bucket = logicalIdOf(template, 'AWS::S3::Bucket', { BucketName: 'training-data' });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'TargetRolesReadSource',
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::210987654321:role/replicator-writer' },
+            Action: ['s3:GetObject', 's3:GetObjectVersion'],
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::training-data/datasets/*']] },
+          },
+        ]),
+      },
+    });
+  });
+
   it('retains a created source by default (sourceRemovalPolicy)', () => {
     pairTemplate().hasResource('AWS::S3::Bucket', {
       Properties: { BucketName: 'training-data' },
