@@ -73,3 +73,11 @@ export function grantResendAndDeadLetter(role: iam.IRole, queues: PairQueue): vo
     }),
   );
 }
+
+/**
+ * The targets a function reaches with its own role: not those with a `roleArn`, which it reaches only as that
+ * role (a grant of its own on them would be unused, and in another account could never suffice).
+ */
+export function directTargets<T extends { readonly roleArn?: string | undefined }>(targets: readonly T[]): T[] {
+  return targets.filter((t) => t.roleArn === undefined);
+}

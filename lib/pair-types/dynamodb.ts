@@ -15,7 +15,13 @@ import { ENV, type TableTargetEnv } from '../../functions/contract';
 import { RECONCILE_DEFAULTS } from '../config';
 import type { PairMonitoring } from '../constructs/monitoring';
 import { keyAttribute } from '../constructs/names';
-import { grantAssumeTargetRoles, grantResendAndDeadLetter, grantStateTable, PAIR_TAG } from '../constructs/pair-common';
+import {
+  directTargets,
+  grantAssumeTargetRoles,
+  grantResendAndDeadLetter,
+  grantStateTable,
+  PAIR_TAG,
+} from '../constructs/pair-common';
 import type { Reconciler } from '../constructs/reconciler';
 import { ReplicationPair, type ReplicationPairProps } from '../constructs/replication-pair';
 import { PROJECT_ROOT, type ReplicatorFunction } from '../constructs/replicator-function';
@@ -63,13 +69,18 @@ export function dynamoReadStatements(
   targets: readonly DynamoTargetConfig[],
 ): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
+  const direct = directTargets(targets);
   return [
     new iam.PolicyStatement({ sid: 'ReadSource', actions: TABLE_READ_ACTIONS, resources: [sourceTable.tableArn] }),
-    new iam.PolicyStatement({
-      sid: 'ReadTargets',
-      actions: TABLE_READ_ACTIONS,
-      resources: targets.map((t) => targetTableArn(stack, t)),
-    }),
+    ...(direct.length > 0
+      ? [
+          new iam.PolicyStatement({
+            sid: 'ReadTargets',
+            actions: TABLE_READ_ACTIONS,
+            resources: direct.map((t) => targetTableArn(stack, t)),
+          }),
+        ]
+      : []),
   ];
 }
 
@@ -201,19 +212,17 @@ export class TablePair extends ReplicationPair {
   private grantApply(targets: readonly DynamoTargetConfig[]): void {
     const stack = Stack.of(this);
     const role = this.apply.role;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteTargets',
-        actions: [
-          'dynamodb:PutItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:GetItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:UpdateItem',
-        ],
-        resources: targets.map((t) => targetTableArn(stack, t)),
-      }),
-    );
+    // Conditional PutItem and DeleteItem are all apply does on a target (functions/dynamodb/store.ts).
+    const direct = directTargets(targets);
+    if (direct.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteTargets',
+          actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          resources: direct.map((t) => targetTableArn(stack, t)),
+        }),
+      );
+    }
     grantAssumeTargetRoles(role, targets);
     grantStateTable(role, this.stateTable);
     role.addToPrincipalPolicy(

@@ -19,6 +19,7 @@ import { AccessLogsBucket } from '../constructs/access-logs-bucket';
 import type { PairMonitoring } from '../constructs/monitoring';
 import {
   CAPTURE_TIMEOUT,
+  directTargets,
   grantAssumeTargetRoles,
   grantResendAndDeadLetter,
   grantStateTable,
@@ -64,7 +65,6 @@ export const SOURCE_OBJECT_ACTIONS = [
   's3:GetObjectVersion',
   's3:GetObjectTagging',
   's3:GetObjectVersionTagging',
-  's3:GetObjectAttributes',
 ] as const;
 
 /**
@@ -82,7 +82,6 @@ export const TARGET_OBJECT_ACTIONS = [
   's3:GetObject',
   's3:DeleteObject',
   's3:AbortMultipartUpload',
-  's3:ListMultipartUploadParts',
 ] as const;
 
 /** The object ARN pattern `arn:<partition>:s3:::<bucket>/<prefix>*`. */
@@ -120,8 +119,8 @@ export function s3ReadStatements(
   prefix: string,
 ): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
-  const buckets = [sourceBucket, ...targets.map((t) => t.bucket)];
-  const prefixCondition = prefix === '' ? undefined : { StringLike: { 's3:prefix': `${prefix}*` } };
+  const buckets = [sourceBucket, ...directTargets(targets).map((t) => t.bucket)];
+  const prefixCondition = listPrefixCondition(prefix);
   return [
     new iam.PolicyStatement({
       sid: 'ListPrefix',
@@ -135,6 +134,17 @@ export function s3ReadStatements(
       resources: buckets.map((b) => objectsArn(stack, b, prefix)),
     }),
   ];
+}
+
+/**
+ * The condition of an s3:ListBucket grant under the pair's prefix: a listing must ask for keys under it. `IfExists`,
+ * because S3 also checks s3:ListBucket when a HEAD finds no object (it answers 404 to a caller that may list the
+ * bucket, 403 to others), and that check carries no s3:prefix: a plain StringLike would turn every HEAD of a key
+ * not there yet (each new object's target, a source object deleted before its copy) into a 403, which is retried
+ * as transient until retryFor runs out.
+ */
+export function listPrefixCondition(prefix: string): Record<string, Record<string, string>> | undefined {
+  return prefix === '' ? undefined : { StringLikeIfExists: { 's3:prefix': `${prefix}*` } };
 }
 
 /** The source bucket and the key filters, as capture and reconcile read them. */
@@ -276,7 +286,7 @@ export class BucketPair extends ReplicationPair {
     });
     acknowledgeObjectGrants(
       reconciler.function.role,
-      [pair.source.bucket, ...pair.targets.map((t) => t.bucket)],
+      [pair.source.bucket, ...directTargets(pair.targets).map((t) => t.bucket)],
       prefix,
     );
     return reconciler;
@@ -338,6 +348,18 @@ export class BucketPair extends ReplicationPair {
     const destination = new SqsDestination(this.eventsQueue);
     this.sourceBucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, ...filters);
     this.sourceBucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, ...filters);
+    // CDK's grant to S3 names the bucket (aws:SourceArn) but not its owner: a bucket of the same name in another
+    // account could send here (the confused deputy). Only this account's buckets may.
+    this.eventsQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyThisAccountsBuckets',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.eventsQueue.queueArn],
+        conditions: { StringNotEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     // CDK adds its notifications handler once per stack, with the first bucket that gets a notification.
     const handler = Stack.of(this).node.tryFindChild(NOTIFICATIONS_HANDLER_ID);
     if (handler !== undefined && !acknowledgedHandlers.has(handler)) {
@@ -359,7 +381,7 @@ export class BucketPair extends ReplicationPair {
     const stack = Stack.of(this);
     const role = this.copy.role;
     const targets: readonly S3TargetConfig[] = pair.targets;
-    const prefixCondition = prefix === '' ? undefined : { StringLike: { 's3:prefix': `${prefix}*` } };
+    const prefixCondition = listPrefixCondition(prefix);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadSourceObjects',
@@ -375,24 +397,28 @@ export class BucketPair extends ReplicationPair {
         ...(prefixCondition ? { conditions: prefixCondition } : {}),
       }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteTargetObjects',
-        actions: [...TARGET_OBJECT_ACTIONS],
-        resources: targets.map((t) => objectsArn(stack, t.bucket, prefix)),
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListTargetBuckets',
-        actions: ['s3:ListBucket'],
-        resources: targets.map((t) => bucketArn(stack, t.bucket)),
-      }),
-    );
+    const direct = directTargets(targets);
+    if (direct.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteTargetObjects',
+          actions: [...TARGET_OBJECT_ACTIONS],
+          resources: direct.map((t) => objectsArn(stack, t.bucket, prefix)),
+        }),
+      );
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ListTargetBuckets',
+          actions: ['s3:ListBucket'],
+          resources: direct.map((t) => bucketArn(stack, t.bucket)),
+          ...(prefixCondition ? { conditions: prefixCondition } : {}),
+        }),
+      );
+    }
     grantAssumeTargetRoles(role, targets);
     grantStateTable(role, this.stateTable);
     grantResendAndDeadLetter(role, this.queues);
-    acknowledgeObjectGrants(role, [pair.source.bucket, ...targets.map((t) => t.bucket)], prefix);
+    acknowledgeObjectGrants(role, [pair.source.bucket, ...direct.map((t) => t.bucket)], prefix);
   }
 }
 

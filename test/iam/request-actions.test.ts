@@ -59,8 +59,10 @@ describe('authorizationsOf', () => {
   });
 
   it('reads S3 object reads, listings with their prefix, and versioned deletes', () => {
+    // A HEAD also needs s3:ListBucket (without s3:prefix) for S3 to answer a missing key with 404.
     expect(authorizationsOf(rest('HEAD', '/b/data/a%20b.bin'), ACCOUNT)).toEqual([
       { action: 's3:GetObject', resource: 'arn:aws:s3:::b/data/a b.bin' },
+      { action: 's3:ListBucket', resource: 'arn:aws:s3:::b' },
     ]);
     expect(authorizationsOf(rest('GET', '/b?list-type=2&prefix=data%2F'), ACCOUNT)).toEqual([
       { action: 's3:ListBucket', resource: 'arn:aws:s3:::b', context: { 's3:prefix': 'data/' } },

@@ -157,7 +157,13 @@ function s3(r: ObservedRequest): Authorization[] {
   if (q.has('attributes'))
     return [{ action: versioned ? 's3:GetObjectVersionAttributes' : 's3:GetObjectAttributes', resource: objectArn }];
   if (method === 'GET' || method === 'HEAD') {
-    return [{ action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: objectArn }];
+    // A read of a key that may not be there: S3 answers 404 only to a caller it lets list the bucket (else 403),
+    // and that check carries no s3:prefix. Replicator relies on the 404 (a new object's target, a source object
+    // deleted before its copy).
+    return [
+      { action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: objectArn },
+      { action: 's3:ListBucket', resource: bucketArn },
+    ];
   }
   if (method === 'DELETE') {
     if (q.has('uploadId')) return [{ action: 's3:AbortMultipartUpload', resource: objectArn }];

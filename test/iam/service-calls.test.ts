@@ -148,4 +148,12 @@ describe('the contract test itself', () => {
       'pair datasets: the imported source bucket training-data must let the target role(s) read it, or every copy to them fails with AccessDenied; add to its bucket policy: {"Sid":"TargetRolesReadSource","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::210987654321:role/replicator-writer"]},"Action":["s3:GetObject","s3:GetObjectVersion"],"Resource":"arn:aws:s3:::training-data/datasets/*"}',
     );
   });
+
+  it('refuses an event notification from a bucket of the same name in another account (aws:SourceAccount)', async () => {
+    const stacks = await deployed(DATASETS_CONFIG);
+    const model = iamModel(stacks);
+    const notify = serviceCalls(stacks, model).find((c) => c.principal === 's3.amazonaws.com')!;
+    const d = await evaluate(model, { ...notify, context: { ...notify.context, 'aws:SourceAccount': '999999999999' } });
+    expect(d.result).toBe('ExplicitlyDenied');
+  });
 });

@@ -64,7 +64,6 @@ describe('cdk-nag AwsSolutions', () => {
         'Replicator-us-east-1/CheckpointsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::model-checkpoints/*]',
         'Replicator-us-east-1/CheckpointsPair/Queues/CaptureFailureQueue: AwsSolutions-SQS3',
         'Replicator-us-east-1/DatasetsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::training-data-eu/datasets/*]',
-        'Replicator-us-east-1/DatasetsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::training-data-partner/datasets/*]',
         'Replicator-us-east-1/DatasetsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::training-data/datasets/*]',
         'Replicator-us-east-1/DatasetsPair/Queues/CaptureFailureQueue: AwsSolutions-SQS3',
       ].sort(),

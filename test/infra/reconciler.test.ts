@@ -135,14 +135,12 @@ describe('reconcile least privilege', () => {
     }
   });
 
-  it('reads exactly its source and targets, in their regions and accounts, and writes neither', () => {
+  it('reads exactly its source and its same-account targets, and writes neither', () => {
     const statements = statementsOf(t, 'replicator-users-reconcile');
     const targets = statements.find((s) => s.Sid === 'ReadTargets')!;
     expect([...targets.Action].sort()).toEqual(readActions);
-    expect(targets.Resource.map(arnText).sort()).toEqual([
-      'arn:aws:dynamodb:eu-central-1:210987654321:table/users-copy',
-      'arn:aws:dynamodb:eu-west-1:123456789012:table/users',
-    ]);
+    // The cross-account target (users-copy) is read as its role only: no grant of the function's own.
+    expect(targets.Resource.map(arnText)).toEqual(['arn:aws:dynamodb:eu-west-1:123456789012:table/users']);
     const source = statements.find((s) => s.Sid === 'ReadSource')!;
     expect([...source.Action].sort()).toEqual(readActions);
     expect(source.Resource.map(arnText)).toEqual(['arn:aws:dynamodb:us-east-1:123456789012:table/users']);
@@ -208,17 +206,13 @@ describe('S3 pair reconciler', () => {
     const statements = statementsOf(t, 'replicator-datasets-reconcile');
     const list = statements.find((s) => s.Sid === 'ListPrefix')!;
     expect(list.Action).toEqual(['s3:ListBucket']);
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': 'datasets/*' } });
-    expect(list.Resource.map(arnText).sort()).toEqual([
-      'arn:aws:s3:::training-data',
-      'arn:aws:s3:::training-data-eu',
-      'arn:aws:s3:::training-data-partner',
-    ]);
+    expect(list.Condition).toEqual({ StringLikeIfExists: { 's3:prefix': 'datasets/*' } });
+    // training-data-partner is in another account: read as its role only.
+    expect(list.Resource.map(arnText).sort()).toEqual(['arn:aws:s3:::training-data', 'arn:aws:s3:::training-data-eu']);
     const read = statements.find((s) => s.Sid === 'ReadObjects')!;
     expect(read.Action).toEqual(['s3:GetObject']);
     expect(read.Resource.map(arnText).sort()).toEqual([
       'arn:aws:s3:::training-data-eu/datasets/*',
-      'arn:aws:s3:::training-data-partner/datasets/*',
       'arn:aws:s3:::training-data/datasets/*',
     ]);
     const s3Actions = statements.flatMap((s) => s.Action).filter((a) => a.startsWith('s3:'));
