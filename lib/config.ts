@@ -165,6 +165,12 @@ function commonPairIssues(
     if (t.externalId !== undefined && !t.roleArn) {
       issues.push(`${tAt}.externalId: an external id only applies with a roleArn (given "${t.externalId}")`);
     }
+    if (t.roleArn && t.externalId === undefined) {
+      // Without one, anyone the role's trust policy names could have Replicator act for them (the confused deputy).
+      issues.push(
+        `${tAt}.externalId: a target with a roleArn needs an external id, which the role's trust policy requires (sts:ExternalId) (given nothing)`,
+      );
+    }
     if (t.create && t.account !== undefined && t.account !== cfg.account) {
       issues.push(
         `${tAt}.create: Replicator creates targets only in its own account (given account "${t.account}"); create the ${what} there and import it`,

@@ -326,6 +326,14 @@ describe('parseConfig of S3 pairs', () => {
     );
   });
 
+  it('needs an external id with every roleArn, naming the field', () => {
+    const c = validS3();
+    delete c.pairs[0]!.targets[1]!.externalId;
+    expect(() => parseConfig(c)).toThrow(
+      /targets\[1\]\.externalId: a target with a roleArn needs an external id, which the role's trust policy requires \(sts:ExternalId\) \(given nothing\)/,
+    );
+  });
+
   it('creates targets only in its own account', () => {
     const c = validS3();
     c.pairs[0]!.targets[1]!.create = true;
