@@ -54,9 +54,9 @@ export class MalformedEnvelopeError extends Error {
 export function parseEnvelopes<E>(body: string, schema: z.ZodType): E[] {
   let json: unknown;
   try {
-    json = JSON.parse(body);
+    json = parseJsonBody(body);
   } catch (err) {
-    throw new MalformedEnvelopeError(`body is not JSON: ${(err as Error).message}`);
+    throw new MalformedEnvelopeError((err as Error).message);
   }
   const list = Array.isArray(json) ? json : [json];
   if (list.length === 0) throw new MalformedEnvelopeError('body is an empty array');
@@ -69,6 +69,18 @@ export function parseEnvelopes<E>(body: string, schema: z.ZodType): E[] {
     }
     return r.data as E;
   });
+}
+
+/**
+ * A message body parsed as JSON, or an error that says only that it is not JSON and how long it is: JSON.parse's
+ * own message quotes the start of the body, which would carry data into dead-letter reasons and log lines.
+ */
+export function parseJsonBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new Error(`body is not JSON (${byteLength(body)} bytes)`);
+  }
 }
 
 /** Serialized size of a value in bytes (UTF-8), as SQS counts it. */

@@ -5,7 +5,7 @@
  * Pure logic; packing and sending are the engine's (engine/queue.ts), since an S3 envelope travels exactly
  * like a table's. Capture never reads the source or a target: it only enqueues.
  */
-import { byteLength } from '../engine/envelope';
+import { byteLength, parseJsonBody } from '../engine/envelope';
 import { reasonOf } from '../engine/errors';
 import { type CaptureBatch, PACK_HEADROOM, type PackOptions, SQS_MAX_BYTES } from '../engine/queue';
 import { objectEventVersion } from '../engine/version';
@@ -145,7 +145,7 @@ export function buildS3Envelopes(messages: readonly EventMessage[], opts: S3Capt
   for (const message of messages) {
     const recordId = message.messageId;
     try {
-      const json = JSON.parse(message.body) as { Event?: unknown; Records?: unknown };
+      const json = parseJsonBody(message.body) as { Event?: unknown; Records?: unknown };
       if (json?.Event === 's3:TestEvent') {
         out.skipped.push({ recordId, reason: 's3:TestEvent' });
         continue;

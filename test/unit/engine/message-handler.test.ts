@@ -90,20 +90,26 @@ describe('messageHandler', () => {
     );
   });
 
-  it('dead-letters a body that is not JSON at once, keeping the body and the reason', async () => {
+  it('dead-letters a body that is not JSON at once, keeping the body, with a reason that does not quote it', async () => {
     const { run } = setup();
-    const r = await run(sqsRecord('not json'));
+    const r = await run(sqsRecord('SENTINEL-4711 not json'));
     expect(r.batchItemFailures).toEqual([]);
+    // The body travels as the message body only: JSON.parse's own message would quote its start.
+    const reason = sqs
+      .commandCalls(SendMessageCommand)
+      .map((c) => c.args[0].input.MessageAttributes?.[ERROR_ATTR]?.StringValue)
+      .join(' ');
+    expect(reason).toBe('MalformedEnvelopeError: body is not JSON (22 bytes)');
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: DLQ,
-      MessageBody: 'not json',
+      MessageBody: 'SENTINEL-4711 not json',
       MessageAttributes: expect.objectContaining({
         [PAIR_ATTR]: { DataType: 'String', StringValue: 'p' },
         [TARGET_ATTR]: { DataType: 'String', StringValue: 'all' },
         [ERROR_NAME_ATTR]: { DataType: 'String', StringValue: 'MalformedEnvelopeError' },
         [ERROR_ATTR]: {
           DataType: 'String',
-          StringValue: expect.stringMatching(/^MalformedEnvelopeError: body is not JSON/),
+          StringValue: 'MalformedEnvelopeError: body is not JSON (22 bytes)',
         },
       }),
     });

@@ -136,6 +136,8 @@ describe('buildS3Envelopes', () => {
       OPTS,
     );
     expect(r.invalid.map((i) => i.recordId)).toEqual(['bad1', 'bad2', 'bad3', 'bad4']);
+    // Not JSON.parse's message, which quotes the body's start.
+    expect(r.invalid[0]?.reason).toBe('Error: body is not JSON (8 bytes)');
     expect(r.invalid[2]?.reason).toMatch(/record 1: URI malformed/);
     expect(r.invalid[3]?.reason).toMatch(/sequencer must be 1-32 hex digits/);
     expect(r.envelopes.map((e) => e.recordId)).toEqual(['ok']);
