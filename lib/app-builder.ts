@@ -4,7 +4,7 @@
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { sourceStackName, targetStackName } from '../functions/contract';
 import {
   type DynamoPairConfig,
@@ -46,7 +46,7 @@ export interface BuildAppOptions {
    */
   readonly describeTable?: DescribeTableFn;
   /**
-   * Register cdk-nag's AwsSolutionsChecks on the app, so synth fails on unacknowledged findings.
+   * Register cdk-nag's AwsSolutionsChecks and ServerlessChecks on the app, so synth fails on unacknowledged findings.
    * @default - true, with verbose explanations
    */
   readonly nag?: boolean;
@@ -169,7 +169,10 @@ export async function buildApp(
     source.addStackDependency(target, 'target tables exist before replication starts');
 
   if (options.nag ?? true) {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+    Validations.of(app).addPlugins(
+      new AwsSolutionsChecks(app, { verbose: true }),
+      new ServerlessChecks(app, { verbose: true }),
+    );
   }
   return { config, source, targets };
 }

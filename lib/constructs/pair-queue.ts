@@ -54,6 +54,7 @@ export class PairQueue extends Construct {
     } satisfies sqs.QueueProps;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { ...common, queueName: names.deadLetterQueue });
+    acknowledgeDeadLetterQueue(this.deadLetterQueue);
     const applyTimeout = props.applyTimeout ?? Duration.seconds(60);
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
@@ -75,5 +76,15 @@ export class PairQueue extends Construct {
       reason:
         'This queue is itself a dead-letter destination: the on-failure destination of the DynamoDB stream mapping, or the DLQ of the S3 events queue. Its depth is alarmed.',
     });
+    acknowledgeDeadLetterQueue(this.captureFailureQueue);
   }
+}
+
+/** cdk-nag's Serverless pack asks every queue for a redrive policy; a dead-letter queue has none by design. */
+export function acknowledgeDeadLetterQueue(queue: sqs.IQueue): void {
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason:
+      'This queue is itself a dead-letter destination; a DLQ of its own would only move the same messages again. Its depth is alarmed.',
+  });
 }

@@ -22,6 +22,7 @@ import {
 } from '../../functions/contract';
 import { RECONCILE_DEFAULTS, type ReconcileConfig } from '../config';
 import { grantAssumeTargetRoles, grantStateTable } from './pair-common';
+import { acknowledgeDeadLetterQueue } from './pair-queue';
 import { ReplicatorFunction } from './replicator-function';
 
 /** Timeout of the reconcile function: Lambda's maximum, since a run uses all the time it gets. */
@@ -103,6 +104,7 @@ export class Reconciler extends Construct {
       reason:
         'This queue is itself a dead-letter destination: the on-failure destination of the scheduled reconcile invocations. Its depth is alarmed.',
     });
+    acknowledgeDeadLetterQueue(this.failureQueue);
     // A scheduled invocation that still fails after Lambda's retries leaves a record here instead of nothing.
     this.function.function.configureAsyncInvoke({
       onFailure: new destinations.SqsDestination(this.failureQueue),
@@ -118,6 +120,8 @@ export class Reconciler extends Construct {
           // A failed run continues from its checkpoint on the next schedule; no need to pile retries up.
           retryAttempts: 2,
           maxEventAge: Duration.hours(1),
+          // A schedule EventBridge could not deliver leaves a record where failed runs do.
+          deadLetterQueue: this.failureQueue,
         }),
       ],
     });

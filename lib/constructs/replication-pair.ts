@@ -182,6 +182,7 @@ export abstract class ReplicationPair extends Construct {
       },
     });
     capture.function.addEventSource(spec.eventSource);
+    capture.acknowledgeSqsMappings();
     capture.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queues.queue.queueArn] }),
     );
@@ -220,6 +221,7 @@ export abstract class ReplicationPair extends Construct {
         maxConcurrency: this.options.applyConcurrency,
       }),
     );
+    applier.acknowledgeSqsMappings();
     return applier;
   }
 

@@ -3,7 +3,7 @@
  * a role that may write only to that log group (grants for queues and tables are added by the caller).
  */
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -103,6 +103,32 @@ export class ReplicatorFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        "Capture and apply/copy are invoked synchronously by event source mappings (failures go to the stream mapping's on-failure destination or the queue's redrive DLQ); the reconciler's asynchronous invocations have an on-failure destination, which supersedes a function DLQ.",
+    });
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'X-Ray is off: per-hop lag is published as CloudWatch metrics (ReplicationLatency, DeliveryLatency, BacklogAge) on every change, and active tracing would add a paid trace per invocation.',
+    });
+  }
+
+  /**
+   * Acknowledges, on each SQS event source mapping of the function, that it has no on-failure destination:
+   * Lambda offers none for SQS; a message that keeps failing goes to the queue's redrive DLQ.
+   */
+  acknowledgeSqsMappings(): void {
+    for (const c of this.function.node.findAll()) {
+      if (c instanceof lambda.EventSourceMapping && c.node.id.startsWith('SqsEventSource')) {
+        Validations.of(c).acknowledge({
+          id: 'Serverless-LambdaEventSourceMappingDestination',
+          reason:
+            "Lambda offers no on-failure destination for SQS sources: a message that keeps failing goes to the queue's redrive DLQ, whose depth is alarmed.",
+        });
+      }
+    }
   }
 }
 

@@ -65,6 +65,7 @@ describe('the contract test itself', () => {
       'cloudwatch.amazonaws.com kms:GenerateDataKey',
       'lambda.amazonaws.com sts:AssumeRole',
       'events.amazonaws.com lambda:InvokeFunction',
+      'events.amazonaws.com sqs:SendMessage',
     ]) {
       expect(kinds).toContain(k);
     }

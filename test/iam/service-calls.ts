@@ -2,7 +2,8 @@
  * The calls AWS services make for Replicator, read from the synthesized templates: CloudWatch publishing alarm
  * notifications to the topic (and using the topic's key), S3 sending event notifications to the events queue,
  * EventBridge invoking the scheduled reconciler, Lambda assuming each function's role, its event source
- * mappings reading streams and queues with the function's role, and its on-failure destinations. None of
+ * mappings reading streams and queues with the function's role, its on-failure destinations, and EventBridge's
+ * dead-letter queue for schedules it could not deliver. None of
  * these is made by Replicator's code, so no end-to-end run records them; each is as AWS documents it.
  */
 import type { Call } from './evaluate';
@@ -127,7 +128,17 @@ export function serviceCalls(stacks: readonly DeployedTemplate[], model: IamMode
           break;
         }
         case 'AWS::Events::Rule': {
-          for (const t of (p.Targets ?? []) as { Arn: unknown }[]) {
+          for (const t of (p.Targets ?? []) as { Arn: unknown; DeadLetterConfig?: { Arn: unknown } }[]) {
+            if (t.DeadLetterConfig !== undefined) {
+              calls.push({
+                principal: 'events.amazonaws.com',
+                action: 'sqs:SendMessage',
+                resource: arn(target(t.DeadLetterConfig.Arn)),
+                context: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': arn(id) },
+                why: `EventBridge rule ${id} sends an event it could not deliver to its dead-letter queue`,
+                ...own,
+              });
+            }
             const fnId = target(t.Arn);
             if (fnId === undefined || resources[fnId]?.Type !== 'AWS::Lambda::Function') continue;
             calls.push({

@@ -1,5 +1,5 @@
 import { type App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import type { ReplicationConfigInput } from '../../lib/config';
@@ -20,8 +20,8 @@ const configs: [string, ReplicationConfigInput][] = [
   ],
 ];
 
-/** Every acknowledged rule in the tree as `<path>: <rule id>`. */
-function acknowledgements(root: IConstruct): string[] {
+/** Every acknowledged rule of a pack (by its prefix) in the tree as `<path>: <rule id>`. */
+function acknowledgements(root: IConstruct, pack = 'AwsSolutions'): string[] {
   return root.node
     .findAll()
     .flatMap((c) =>
@@ -31,6 +31,7 @@ function acknowledgements(root: IConstruct): string[] {
           Object.keys(m.data as object).map((id) => `${c.node.path}: ${id.replace(/^annotation::/i, '')}`),
         ),
     )
+    .filter((a) => a.split(': ')[1]?.startsWith(`${pack}-`))
     .sort();
 }
 
@@ -77,6 +78,34 @@ describe('cdk-nag AwsSolutions', () => {
     for (const config of [TWO_PAIRS_CONFIG, DATASETS_CONFIG]) {
       const built = await build(config, { nag: true });
       expect(() => (built.source.node.root as App).synth()).not.toThrow();
+    }
+  });
+});
+
+describe('cdk-nag Serverless', () => {
+  it.each(configs)('finds no unacknowledged error or warning in %s', async (_name, config) => {
+    const built = await build(config);
+    const app = built.source.node.root;
+    const report = new ServerlessChecks(app, { verbose: true }).validateScope(app);
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('acknowledges only DLQs without a DLQ, SQS mappings without a destination, function DLQs and tracing', async () => {
+    const built = await build({ ...MIXED_CONFIG, reconcile: { schedule: 'rate(6 hours)', repair: true } });
+    const rules = new Set(acknowledgements(built.source, 'Serverless').map((a) => a.split(': ')[1]));
+    expect([...rules].sort()).toEqual([
+      'Serverless-LambdaDLQ',
+      'Serverless-LambdaEventSourceMappingDestination',
+      'Serverless-LambdaTracing',
+      'Serverless-SQSRedrivePolicy',
+    ]);
+    // The redrive acknowledgement is on dead-letter queues only, never on a queue that feeds a function.
+    for (const a of acknowledgements(built.source, 'Serverless')) {
+      if (a.endsWith('Serverless-SQSRedrivePolicy'))
+        expect(a).toMatch(/(DeadLetterQueue|CaptureFailureQueue|FailureQueue): /);
     }
   });
 });
