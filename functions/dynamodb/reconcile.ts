@@ -33,8 +33,7 @@ import {
   runCheckpointed,
   type ScanStep,
 } from '../engine/reconcile-run';
-import type { TombstoneStore } from '../engine/tombstones';
-import { isNewer } from '../engine/version';
+import { lostDeletes, type TombstoneStore } from '../engine/tombstones';
 import { type AttributeFilter, type AttrMap, canonicalKey, keyHash, VERSION_ATTR } from './attributes';
 import { estimateReadUnits, itemChecksum, keyOf } from './checksum';
 import type { TableEnvelope } from './envelope';
@@ -295,7 +294,7 @@ async function checkTargetPage(ctx: Ctx, target: ReconcileTarget, items: readonl
   const delay = deps.recheckDelayMs ?? 0;
   if (suspects.length > 0 && delay > 0) await ctx.sleep(delay);
   const readAt = ctx.now();
-  const extras: { key: AttrMap; version?: string }[] = [];
+  const extras: { key: AttrMap; hash: string; version?: string }[] = [];
   await mapLimit(suspects, 16, async ([, key]) => {
     const [src, there] = await Promise.all([ctx.source.getConsistent(key), target.reader.getConsistent(key)]);
     if (src !== undefined || there === undefined) {
@@ -304,17 +303,14 @@ async function checkTargetPage(ctx: Ctx, target: ReconcileTarget, items: readonl
       return;
     }
     const v = there[VERSION_ATTR];
-    extras.push(v && 'S' in v ? { key, version: v.S } : { key });
+    extras.push({ key, hash: keyHash(key), ...(v && 'S' in v ? { version: v.S } : {}) });
   });
   // An extra item whose key the source deleted after the target's copy was written is a lost delete.
-  const tombs =
-    deps.tombstones && extras.length > 0
-      ? await deps.tombstones.newest(extras.map((x) => keyHash(x.key)))
-      : new Map<string, string>();
+  const lost = await lostDeletes(deps.tombstones, extras);
   for (const x of extras) {
     c.checked++;
-    const tomb = tombs.get(keyHash(x.key));
-    if (tomb !== undefined && isNewer(tomb, x.version)) {
+    const tomb = lost.get(x.hash);
+    if (tomb !== undefined) {
       c.lostDeletes = (c.lostDeletes ?? 0) + 1;
       findings.push({ target: target.id, kind: 'lostDelete', key: x.key });
       repairs.push({ kind: 'lostDelete', key: x.key, version: tomb });

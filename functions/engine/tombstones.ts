@@ -4,6 +4,7 @@
  */
 import { BatchGetItemCommand, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { nameOf } from './errors';
+import { isNewer } from './version';
 
 /** The pair's tombstones: the newest delete version of each key (in the pair's state table). */
 export interface TombstoneStore {
@@ -11,6 +12,25 @@ export interface TombstoneStore {
   record(hash: string, version: string): Promise<void>;
   /** Newest tombstone version per key hash, read consistently; keys without a tombstone are absent. */
   newest(hashes: readonly string[]): Promise<Map<string, string>>;
+}
+
+/**
+ * Of a target's extras (in the target, not in the source), the lost deletes, whatever the pair type: those whose
+ * key has a tombstone newer than the target's copy (its version; none for a copy Replicator did not write). By
+ * key hash, the tombstone's version, which the repair deletes at. None without a tombstone store.
+ */
+export async function lostDeletes(
+  tombstones: Pick<TombstoneStore, 'newest'> | undefined,
+  extras: readonly { readonly hash: string; readonly version?: string | undefined }[],
+): Promise<Map<string, string>> {
+  const lost = new Map<string, string>();
+  if (!tombstones || extras.length === 0) return lost;
+  const tombs = await tombstones.newest(extras.map((x) => x.hash));
+  for (const x of extras) {
+    const tomb = tombs.get(x.hash);
+    if (tomb !== undefined && isNewer(tomb, x.version)) lost.set(x.hash, tomb);
+  }
+  return lost;
 }
 
 /** How long a tombstone outlives its delete: SQS's longest retention (14 days) plus a day. */

@@ -46,8 +46,8 @@ import {
   runCheckpointed,
   type ScanStep,
 } from '../engine/reconcile-run';
-import type { TombstoneStore } from '../engine/tombstones';
-import { compareVersions, isNewer, LOWEST_OBJECT_VERSION, nextObjectVersion } from '../engine/version';
+import { lostDeletes, type TombstoneStore } from '../engine/tombstones';
+import { compareVersions, LOWEST_OBJECT_VERSION, nextObjectVersion } from '../engine/version';
 import type { TargetObject } from './copy';
 import { type S3Envelope, s3KeyHash } from './envelope';
 import { type ChecksumAlgorithm, isMultipartEtag, normalizeEtag, verifyCopy } from './integrity';
@@ -329,12 +329,14 @@ async function checkChunk(
  * copy's `rep-v`) are lost deletes: counted apart from extras, and repaired as the delete they are.
  */
 async function findLostDeletes(ctx: Ctx, out: { counts: TargetCounts; findings: S3Finding[] }): Promise<void> {
-  const extras = out.findings.filter((f) => f.kind === 'extra');
-  if (!ctx.deps.tombstones || extras.length === 0) return;
-  const tombs = await ctx.deps.tombstones.newest(extras.map((f) => s3KeyHash(f.key)));
+  const extras = out.findings
+    .filter((f) => f.kind === 'extra')
+    .map((f) => ({ hash: s3KeyHash(f.key), version: f.targetVersion }));
+  const lost = await lostDeletes(ctx.deps.tombstones, extras);
+  if (lost.size === 0) return;
   out.findings = out.findings.map((f) => {
-    const tomb = f.kind === 'extra' ? tombs.get(s3KeyHash(f.key)) : undefined;
-    if (tomb === undefined || !isNewer(tomb, f.targetVersion)) return f;
+    const tomb = f.kind === 'extra' ? lost.get(s3KeyHash(f.key)) : undefined;
+    if (tomb === undefined) return f;
     out.counts.extra--;
     out.counts.lostDeletes = (out.counts.lostDeletes ?? 0) + 1;
     return { ...f, kind: 'lostDelete', tombstone: tomb };
