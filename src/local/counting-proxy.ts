@@ -99,7 +99,7 @@ export function classifyRequest(
   body: string,
 ): string {
   const target = header(headers, 'x-amz-target');
-  const service = signingService(header(headers, 'authorization')) ?? guessService(url);
+  const service = credentialScope(header(headers, 'authorization'))?.service ?? guessService(url);
   if (target !== undefined) {
     const [prefix, action] = target.split('.');
     const name = (prefix !== undefined ? TARGET_PREFIXES[prefix] : undefined) ?? service ?? prefix ?? 'unknown';
@@ -119,14 +119,12 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The region of a SigV4 `Credential=AKID/DATE/REGION/SERVICE/aws4_request`. */
-function signingRegion(authorization: string | undefined): string | undefined {
-  return authorization === undefined ? undefined : /Credential=[^/]+\/[^/]+\/([^/]+)\/[^/]+\//.exec(authorization)?.[1];
-}
-
-/** The service of a SigV4 `Credential=AKID/DATE/REGION/SERVICE/aws4_request`. */
-function signingService(authorization: string | undefined): string | undefined {
-  return authorization === undefined ? undefined : /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(authorization)?.[1];
+/** The access key, region and service of a SigV4 `Credential=AKID/DATE/REGION/SERVICE/aws4_request`. */
+export function credentialScope(
+  authorization: string | undefined,
+): { accessKeyId: string; region: string; service: string } | undefined {
+  const m = /Credential=([^/]+)\/[^/]+\/([^/]+)\/([^/]+)\//.exec(authorization ?? '');
+  return m ? { accessKeyId: m[1]!, region: m[2]!, service: m[3]! } : undefined;
 }
 
 function guessService(url: string): string | undefined {
@@ -143,9 +141,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   let rule: FaultRule | undefined;
   const tap: { observer?: RequestObserver } = {};
   const server = createServer((req, res) => {
+    const scope = rule && credentialScope(header(req.headers, 'authorization'));
     const fault = rule?.({
-      service: signingService(header(req.headers, 'authorization')),
-      region: signingRegion(header(req.headers, 'authorization')),
+      service: scope?.service,
+      region: scope?.region,
       json: header(req.headers, 'x-amz-target') !== undefined,
     });
     if (fault === undefined) {
@@ -224,7 +223,7 @@ function forward(
   const json = req.headers['x-amz-target'] !== undefined;
   const form = !json && (req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded');
   const needsBody = form || (json && observer !== undefined);
-  const sts = observer !== undefined && signingService(header(req.headers, 'authorization')) === 'sts';
+  const sts = observer !== undefined && credentialScope(header(req.headers, 'authorization'))?.service === 'sts';
   const upstream = httpRequest(
     {
       protocol: target.protocol,

@@ -4,16 +4,14 @@
  * its access key — each function signs with a key of its own (localAccessKeyId), and a target role it assumes
  * signs with the key STS returned for that role. Distinct calls only, so a long run stays small.
  */
+
+import { credentialScope, type ObservedExchange } from '../../src/local/counting-proxy';
 import { localAccessKeyId } from '../../src/local/function-pool';
 import type { Call } from './evaluate';
-import { type Authorization, authorizationsOf, credentialScope, type ObservedRequest } from './request-actions';
+import { type Authorization, authorizationsOf } from './request-actions';
 
 /** A request and its response, as the proxy's observer sees them. */
-export interface Exchange extends ObservedRequest {
-  readonly status: number;
-  /** The response body of an STS request (its credentials name the assumed role's key). */
-  readonly responseBody?: string;
-}
+export type Exchange = ObservedExchange;
 
 /** Who signed: a function (by name) or a role it assumed (by ARN). */
 type Signer = { readonly function: string } | { readonly role: string; readonly by: string };
@@ -37,7 +35,7 @@ export class CallRecorder {
 
   /** The proxy's observer: reads one exchange. */
   readonly observe = (x: Exchange): void => {
-    const scope = credentialScope(x.headers);
+    const scope = credentialScope(x.headers.authorization);
     const signer = scope ? this.signers.get(scope.accessKeyId) : undefined;
     if (!signer) {
       this.unattributed += 1;

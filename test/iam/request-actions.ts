@@ -4,6 +4,7 @@
  * credential scope (service, region, access key), X-Amz-Target and the JSON body (DynamoDB, SQS), the form body
  * (STS and other query protocols), or the method, path and query (S3's REST API).
  */
+import { credentialScope } from '../../src/local/counting-proxy';
 
 /** One request as recorded. */
 export interface ObservedRequest {
@@ -20,14 +21,6 @@ export interface Authorization {
   readonly action: string;
   readonly resource: string;
   readonly context?: Readonly<Record<string, string | string[]>>;
-}
-
-/** The SigV4 credential scope of a request: access key, region and service. */
-export function credentialScope(
-  headers: Readonly<Record<string, string | undefined>>,
-): { accessKeyId: string; region: string; service: string } | undefined {
-  const m = /Credential=([^/]+)\/[^/]+\/([^/]+)\/([^/]+)\//.exec(headers.authorization ?? '');
-  return m ? { accessKeyId: m[1]!, region: m[2]!, service: m[3]! } : undefined;
 }
 
 /** `http(s)://host/<account>/<name>` (an SQS queue URL, AWS's or moto's) as a queue ARN in `region`. */
@@ -53,7 +46,7 @@ const DYNAMODB_TABLE_ACTIONS = new Set([
 
 /** What a request needs authorized; throws for a request it cannot read, so nothing passes unread. */
 export function authorizationsOf(r: ObservedRequest, account: string): Authorization[] {
-  const scope = credentialScope(r.headers);
+  const scope = credentialScope(r.headers.authorization);
   if (!scope) throw new Error(`unsigned request ${r.method} ${r.url}`);
   const { region, service } = scope;
   const target = r.headers['x-amz-target'];
