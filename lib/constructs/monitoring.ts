@@ -164,6 +164,14 @@ export function schedulePeriod(expression: string): Duration | undefined {
   return Duration.days(n);
 }
 
+/** An alarm that fires on any occurrence (a message in a DLQ, an error) and is OK without data. */
+const AT_LEAST_ONE = {
+  threshold: 1,
+  evaluationPeriods: 1,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+};
+
 /** CloudWatch alarms on a pair's DLQs, capture lag and apply errors. */
 export class PairMonitoring extends Construct {
   /** Messages in the pair DLQ (at least 1). */
@@ -193,21 +201,15 @@ export class PairMonitoring extends Construct {
     const prefix = `replicator-${props.pairName}`;
     const step = props.applyStepName ?? 'apply';
     const captured = props.eventsQueue ? 'S3 events' : 'Stream records';
-    const atLeastOne = {
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    };
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      ...atLeastOne,
+      ...AT_LEAST_ONE,
       alarmName: `${prefix}-dlq`,
       alarmDescription: `Envelopes of pair ${props.pairName} were dead-lettered; inspect them, then run "replicator redrive ${props.pairName}".`,
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
     });
     this.captureFailureAlarm = new cloudwatch.Alarm(this, 'CaptureFailureAlarm', {
-      ...atLeastOne,
+      ...AT_LEAST_ONE,
       alarmName: `${prefix}-capture-failures`,
       alarmDescription: `${captured} of pair ${props.pairName} could not be captured; run "replicator reconcile ${props.pairName} --repair".`,
       metric: props.captureFailureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
@@ -238,7 +240,7 @@ export class PairMonitoring extends Construct {
       });
     }
     this.applyErrorsAlarm = new cloudwatch.Alarm(this, 'ApplyErrorsAlarm', {
-      ...atLeastOne,
+      ...AT_LEAST_ONE,
       alarmName: `${prefix}-${step}-errors`,
       alarmDescription: `${step[0]!.toUpperCase()}${step.slice(1)} invocations of pair ${props.pairName} failed.`,
       metric: props.applyFunction.metricErrors({ period, statistic: 'Sum' }),
@@ -284,7 +286,7 @@ export class PairMonitoring extends Construct {
           threshold: maxBacklogAge.toMilliseconds(),
         }),
         applyErrorsAlarm: new cloudwatch.Alarm(scope, 'ApplyErrorsAlarm', {
-          ...atLeastOne,
+          ...AT_LEAST_ONE,
           alarmName: alarmName(`${prefix}-apply-errors-${suffix}`),
           alarmDescription: `Changes of pair ${props.pairName} failed to apply to target ${target}; see the DLQ.`,
           metric: replicatorMetric('ApplyErrors', props.pairName, target, { period, statistic: 'Sum' }),
@@ -332,20 +334,14 @@ export class PairMonitoring extends Construct {
   ): ReconcilerAlarms {
     const prefix = `replicator-${props.pairName}`;
     const period = props.period ?? Duration.minutes(1);
-    const atLeastOne = {
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    };
     const errorsAlarm = new cloudwatch.Alarm(this, 'ReconcileErrorsAlarm', {
-      ...atLeastOne,
+      ...AT_LEAST_ONE,
       alarmName: `${prefix}-reconcile-errors`,
       alarmDescription: `Reconcile invocations of pair ${props.pairName} failed; its logs say why. The next invocation continues from the checkpoint.`,
       metric: reconciler.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
     });
     const failuresAlarm = new cloudwatch.Alarm(this, 'ReconcileFailuresAlarm', {
-      ...atLeastOne,
+      ...AT_LEAST_ONE,
       alarmName: `${prefix}-reconcile-failures`,
       alarmDescription: `Scheduled reconcile invocations of pair ${props.pairName} failed after Lambda's retries; see the queue ${reconciler.failureQueue.queueName}.`,
       metric: reconciler.failureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),

@@ -78,33 +78,36 @@ export function durationSeconds(text: string): number {
   return Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
 }
 
-/** A duration of at most `maxSeconds`: a whole number and a unit, `90s`, `30min`, `24h`, `2d`. */
-function durationSchema(maxSeconds: number, tooLong: string) {
-  return (
-    z
-      .string()
-      .regex(/^\d+(s|min|h|d)$/, 'must be a whole number and a unit: s, min, h or d (e.g. "24h")')
-      // The regex above reports a malformed duration; zod runs this check too, so it must not throw.
-      .refine((v) => !/^\d+(s|min|h|d)$/.test(v) || durationSeconds(v) <= maxSeconds, tooLong)
-  );
+/**
+ * A duration within bounds: a whole number and a unit, `90s`, `30min`, `24h`, `2d`; each bound with the message
+ * that names it.
+ */
+function durationSchema(max: { seconds: number; message: string }, min?: { seconds: number; message: string }) {
+  const isDuration = (v: string) => /^\d+(s|min|h|d)$/.test(v);
+  // The regex reports a malformed duration; zod runs the bound checks too, so they must not throw on one.
+  const schema = z
+    .string()
+    .regex(/^\d+(s|min|h|d)$/, 'must be a whole number and a unit: s, min, h or d (e.g. "24h")')
+    .refine((v) => !isDuration(v) || durationSeconds(v) <= max.seconds, max.message);
+  return min ? schema.refine((v) => !isDuration(v) || durationSeconds(v) >= min.seconds, min.message) : schema;
 }
 
 /** How long transient failures are retried: at most {@link MAX_RETRY_FOR_SECONDS}. */
-export const retryForSchema = durationSchema(
-  MAX_RETRY_FOR_SECONDS,
-  'must be at most 13d: the pair queue keeps a message 14 days, and a day is kept as a margin',
-);
+export const retryForSchema = durationSchema({
+  seconds: MAX_RETRY_FOR_SECONDS,
+  message: 'must be at most 13d: the pair queue keeps a message 14 days, and a day is kept as a margin',
+});
 
 /** The backlog age that alarms: at most a day (CloudWatch's longest alarm period), at least a minute. */
-export const backlogAgeSchema = durationSchema(86_400, 'must be at most 1d').refine(
-  (v) => !/^\d+(s|min|h|d)$/.test(v) || durationSeconds(v) >= 60,
-  'must be at least 1min',
+export const backlogAgeSchema = durationSchema(
+  { seconds: 86_400, message: 'must be at most 1d' },
+  { seconds: 60, message: 'must be at least 1min' },
 );
 
 /** How long a request may go without a byte from AWS before it is abandoned as a timeout: 1 s to 5 min. */
-export const requestTimeoutSchema = durationSchema(300, 'must be at most 5min').refine(
-  (v) => !/^\d+(s|min|h|d)$/.test(v) || durationSeconds(v) >= 1,
-  'must be at least 1s',
+export const requestTimeoutSchema = durationSchema(
+  { seconds: 300, message: 'must be at most 5min' },
+  { seconds: 1, message: 'must be at least 1s' },
 );
 
 /** Options that every pair type shares: how envelopes travel from capture to apply (or copy). */
