@@ -7,7 +7,7 @@
  * these is made by Replicator's code, so no end-to-end run records them; each is as AWS documents it.
  */
 import type { Call } from './evaluate';
-import type { DeployedTemplate, IamModel } from './template-model';
+import { type DeployedTemplate, type IamModel, STREAM_LABEL } from './template-model';
 
 /** Actions an event source mapping calls with the function's role, by source kind (Lambda's documentation). */
 const MAPPING_ACTIONS = {
@@ -103,7 +103,7 @@ export function serviceCalls(stacks: readonly DeployedTemplate[], model: IamMode
           const sourceArn = stream
             ? typeof p.EventSourceArn === 'string'
               ? p.EventSourceArn
-              : `${arn(sourceId)}/stream/2026-01-01T00:00:00.000`
+              : `${arn(sourceId)}/stream/${STREAM_LABEL}`
             : arn(sourceId);
           for (const action of stream ? MAPPING_ACTIONS.stream : MAPPING_ACTIONS.queue) {
             calls.push({
@@ -119,12 +119,11 @@ export function serviceCalls(stacks: readonly DeployedTemplate[], model: IamMode
           break;
         }
         case 'AWS::Lambda::EventInvokeConfig': {
-          const fnId = target(p.FunctionName);
-          const fn = fnId !== undefined ? resources[fnId]?.Properties : undefined;
-          const fnProps = fn ?? { FunctionName: p.FunctionName, Role: undefined };
-          const role = fn ? arn(target(fn.Role)) : (model.functionRoles.get(p.FunctionName as string) ?? '');
+          // As for a mapping: the function is one of the template's (CDK refers to it).
+          const fn = resources[target(p.FunctionName)!]!.Properties!;
           const onFailure = (p.DestinationConfig as { OnFailure?: { Destination: unknown } } | undefined)?.OnFailure;
-          if (onFailure !== undefined) calls.push(destinationCall(role, onFailure.Destination, fnProps, 'async'));
+          if (onFailure !== undefined)
+            calls.push(destinationCall(arn(target(fn.Role)), onFailure.Destination, fn, 'async'));
           break;
         }
         case 'AWS::Events::Rule': {

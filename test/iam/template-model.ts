@@ -54,6 +54,9 @@ interface Resolved {
   readonly attrs: Record<string, string>;
 }
 
+/** The label of a modelled table's stream ARN (`<table ARN>/stream/<label>`); a real one is its creation time. */
+export const STREAM_LABEL = '2026-01-01T00:00:00.000';
+
 /** AWS's managed policy for Lambda logging, which CDK attaches by ARN. */
 const MANAGED_POLICIES: Record<string, PolicyDocument> = {
   'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole': {
@@ -264,7 +267,7 @@ class StackResolver {
       case 'AWS::DynamoDB::Table': {
         const name = named('TableName');
         const arn = `arn:aws:dynamodb:${region}:${account}:table/${name}`;
-        return { ref: name, attrs: { Arn: arn, StreamArn: `${arn}/stream/2026-01-01T00:00:00.000` } };
+        return { ref: name, attrs: { Arn: arn, StreamArn: `${arn}/stream/${STREAM_LABEL}` } };
       }
       case 'AWS::SQS::Queue': {
         const name = named('QueueName');
