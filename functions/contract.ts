@@ -142,6 +142,32 @@ export function pairResourceNames(pairName: string): PairResourceNames {
   };
 }
 
+/** IAM's limit on a role name. */
+const ROLE_NAME_MAX = 64;
+
+/**
+ * The name of a function's execution role: `<function name>-<region>`, e.g. `replicator-orders-apply-us-east-1`.
+ * Named, not generated, so that a target account's role can trust exactly the functions that assume it (role
+ * names are global to the account, hence the region). A name over IAM's 64 characters keeps its start and the
+ * region, and puts a hash of the whole name between them, so it stays unique and stable.
+ */
+export function functionRoleName(functionName: string, region: string): string {
+  const full = `${functionName}-${region}`;
+  if (full.length <= ROLE_NAME_MAX) return full;
+  const hash = fnv1a(full);
+  return `${functionName.slice(0, ROLE_NAME_MAX - region.length - hash.length - 2)}-${hash}-${region}`;
+}
+
+/** FNV-1a of a string, as 8 hex digits: a short stable tag, not a security measure. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
 /** Name of the source-region stack, e.g. `Replicator-us-east-1`. */
 export function sourceStackName(region: string): string {
   return `Replicator-${region}`;
@@ -150,6 +176,14 @@ export function sourceStackName(region: string): string {
 /** Name of a target-region stack, e.g. `Replicator-Target-eu-west-1`. */
 export function targetStackName(region: string): string {
   return `Replicator-Target-${region}`;
+}
+
+/**
+ * Name of the stack a target account deploys in one region, e.g. `Replicator-TargetAccount-210987654321-eu-west-1`:
+ * the roles Replicator assumes there and the targets it creates there.
+ */
+export function targetAccountStackName(account: string, region: string): string {
+  return `Replicator-TargetAccount-${account}-${region}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------

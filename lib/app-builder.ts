@@ -3,9 +3,9 @@
  * targets, the deploy preflight of imported source tables, and cdk-nag.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type App, Validations } from 'aws-cdk-lib';
+import { Annotations, type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { sourceStackName, targetStackName } from '../functions/contract';
+import { sourceStackName, targetAccountStackName, targetStackName } from '../functions/contract';
 import {
   type DynamoPairConfig,
   parseConfig,
@@ -15,7 +15,8 @@ import {
 } from './config';
 import { unhandledPairType } from './pair-types/schemas';
 import { ReplicationStack } from './replication-stack';
-import { createdTargetsIn, TargetStack } from './target-stack';
+import { targetAccountEnvironments } from './target-accounts';
+import { createdTargetsIn, TargetAccountStack, TargetStack } from './target-stack';
 
 /** What the preflight needs to know about an existing table. */
 export interface TableStreamInfo {
@@ -65,6 +66,8 @@ export interface BuiltApp {
   readonly source: ReplicationStack;
   /** Target-region stacks, by region (only regions with at least one created target). */
   readonly targets: ReadonlyMap<string, TargetStack>;
+  /** The stacks of target accounts (roles and created targets in other accounts), by account and region. */
+  readonly targetAccounts: readonly TargetAccountStack[];
 }
 
 /** DescribeTable through the AWS SDK; AWS_ENDPOINT_URL (e.g. moto) is honoured by the SDK itself. */
@@ -168,11 +171,30 @@ export async function buildApp(
   for (const target of targets.values())
     source.addStackDependency(target, 'target tables exist before replication starts');
 
+  const targetAccounts: TargetAccountStack[] = [];
+  if (account !== undefined) {
+    for (const env of targetAccountEnvironments(config, account)) {
+      const stack = new TargetAccountStack(app, targetAccountStackName(env.account, env.region), {
+        config,
+        ...env,
+        sourceAccount: account,
+      });
+      // The source bucket's policy names the target roles, which IAM accepts only once they exist.
+      source.addStackDependency(stack, 'target roles and tables exist before replication starts');
+      targetAccounts.push(stack);
+    }
+  } else if (targetAccountEnvironments(config, '').length > 0) {
+    Annotations.of(source).addWarningV2(
+      'replicator:target-accounts-unknown-source',
+      'targets in other accounts: name the config\'s "account" (or set CDK_DEFAULT_ACCOUNT) to build the target accounts\' roles and targets; without it they must exist already',
+    );
+  }
+
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(
       new AwsSolutionsChecks(app, { verbose: true }),
       new ServerlessChecks(app, { verbose: true }),
     );
   }
-  return { config, source, targets };
+  return { config, source, targets, targetAccounts };
 }

@@ -11,7 +11,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { accountSchema, type Region, regionSchema, show } from './pair-types/common-schema';
+import {
+  accountSchema,
+  principalArnSchema,
+  type Region,
+  regionSchema,
+  roleAccount,
+  show,
+} from './pair-types/common-schema';
 import {
   type PairConfig,
   pairSchema,
@@ -84,6 +91,11 @@ const configSchema = z.strictObject({
   reconcile: reconcileSchema.optional(),
   /** Where alarms go and their thresholds. */
   alarms: alarmsSchema.optional(),
+  /**
+   * IAM roles or users of the source account that run the CLI (status, reconcile, backfill): the target roles
+   * that Replicator builds in other accounts trust them beside its functions.
+   */
+  operators: z.array(principalArnSchema).optional(),
 });
 
 /** A replication config as written by the user (JSON file or stack props). */
@@ -171,9 +183,12 @@ function commonPairIssues(
         `${tAt}.externalId: a target with a roleArn needs an external id, which the role's trust policy requires (sts:ExternalId) (given nothing)`,
       );
     }
-    if (t.create && t.account !== undefined && t.account !== cfg.account) {
+    if (t.roleArn && t.account !== undefined && roleAccount(t.roleArn) !== t.account) {
+      issues.push(`${tAt}.roleArn: the role must be in the target's account ${t.account} (given "${t.roleArn}")`);
+    }
+    if (t.create && t.account !== undefined && t.account !== cfg.account && !t.roleArn) {
       issues.push(
-        `${tAt}.create: Replicator creates targets only in its own account (given account "${t.account}"); create the ${what} there and import it`,
+        `${tAt}.create: a ${what} created in another account (given account "${t.account}") is built by that account's stack with the target's role; give a roleArn`,
       );
     }
   });

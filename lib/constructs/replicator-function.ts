@@ -3,13 +3,13 @@
  * a role that may write only to that log group (grants for queues and tables are added by the caller).
  */
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type FunctionEnvironment, METRICS_NAMESPACE } from '../../functions/contract';
+import { type FunctionEnvironment, functionRoleName, METRICS_NAMESPACE } from '../../functions/contract';
 
 /** Root of this project (holds package-lock.json and functions/). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -66,7 +66,10 @@ export class ReplicatorFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // An own role instead of the AWSLambdaBasicExecutionRole managed policy, which may write to any log group.
+    // Named (functionRoleName) when the region is known, so a target account's role can trust it by name.
+    const region = Stack.of(this).region;
     this.role = new iam.Role(this, 'Role', {
+      ...(Token.isUnresolved(region) ? {} : { roleName: functionRoleName(props.functionName, region) }),
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${props.functionName}`,
     });

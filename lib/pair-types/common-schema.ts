@@ -58,6 +58,11 @@ export const roleArnSchema = z
   .string()
   .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN');
 
+/** The ARN of an IAM role or user (an operator the target roles trust). */
+export const principalArnSchema = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, 'must be an IAM role or user ARN');
+
 /** The external id passed when assuming a target's role. */
 export const externalIdSchema = z.string().min(2).max(1224);
 
@@ -170,6 +175,16 @@ export interface TargetBase {
   readonly account?: string | undefined;
   readonly roleArn?: string | undefined;
   readonly externalId?: string | undefined;
+}
+
+/** The account of an IAM role ARN. */
+export function roleAccount(roleArn: string): string {
+  return roleArn.split(':')[4]!;
+}
+
+/** The account a target lives in: its `account`, else its role's; undefined means the deployment's own. */
+export function targetAccountOf(target: TargetBase): string | undefined {
+  return target.account ?? (target.roleArn ? roleAccount(target.roleArn) : undefined);
 }
 
 /** What a type's cross-field checks may need of the whole config. */

@@ -291,4 +291,14 @@ export const DYNAMODB_PAIR_TYPE = {
     }
     return new TargetTable(scope, id, { pairName: pair.name, tableName: target.table, keySchema });
   },
+  targetRole: {
+    applier: 'applyFunction',
+    // Conditional PutItem and DeleteItem (apply), and reconcile's reads, on the target table alone.
+    statements: (scope, _pair, target) => [
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', ...TABLE_READ_ACTIONS],
+        resources: [targetTableArn(Stack.of(scope), target)],
+      }),
+    ],
+  },
 } satisfies PairTypeModule<DynamoPairConfig>;

@@ -3,7 +3,9 @@
  * resources. Each type module (`dynamodb.ts`, `s3.ts`) exports one {@link PairTypeModule}; `registry.ts`
  * holds them by type. The CDK-free half (schema, naming, checks) is `PairTypeSchema` in common-schema.ts.
  */
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import type { PairResourceNames } from '../../functions/contract';
 import type { ReconcileConfig } from '../config';
 import type { AccessLogsBucket } from '../constructs/access-logs-bucket';
 import type { PairAlarmOptions } from '../constructs/monitoring';
@@ -46,4 +48,11 @@ export interface PairTypeModule<P extends PairConfig> {
     target: TargetOf<P>,
     context: TargetBuildContext,
   ) => Construct;
+  /** What the role of a target with a `roleArn` must allow, when Replicator builds it in the target's account. */
+  readonly targetRole: {
+    /** The function that writes the pair's targets (its role assumes the target's role), by its contract name. */
+    readonly applier: keyof Pick<PairResourceNames, 'applyFunction' | 'copyFunction'>;
+    /** The statements for `target`: the applier's writes and reads, reconcile's reads; nothing else. */
+    readonly statements: (scope: Construct, pair: P, target: TargetOf<P>) => iam.PolicyStatement[];
+  };
 }

@@ -7,11 +7,13 @@
  * `PAIR_SCHEMAS`; its `<type>.ts` (with a `PairTypeModule`) joins {@link PAIR_TYPES}. Until both have an
  * entry, and every exhaustive `switch` on `pair.type` has a case, the project does not compile.
  */
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { pairResourceNames } from '../../functions/contract';
 import { DYNAMODB_PAIR_TYPE } from './dynamodb';
 import type { PairBuildContext, PairTypeModule, TargetBuildContext } from './pair-type';
 import { S3_PAIR_TYPE } from './s3';
-import type { CreatedTarget, PairConfig, PairOf, PairType, TargetOf } from './schemas';
+import type { CreatedTarget, PairConfig, PairOf, PairType, TargetConfig, TargetOf } from './schemas';
 
 export type { CreatedTarget, PairConfig, PairOf, PairType, TargetConfig, TargetOf } from './schemas';
 
@@ -49,4 +51,14 @@ export function buildTarget(
 ): BuiltTarget {
   const { pair, target } = created as { readonly pair: PairConfig; readonly target: TargetOf<PairConfig> };
   return moduleOf(pair).buildTarget(scope, id, pair, target, context) as BuiltTarget;
+}
+
+/** The statements a target's role must allow for one target (its pair type's `targetRole.statements`). */
+export function targetRoleStatements(scope: Construct, pair: PairConfig, target: TargetConfig): iam.PolicyStatement[] {
+  return moduleOf(pair).targetRole.statements(scope, pair, target as TargetOf<PairConfig>);
+}
+
+/** The name of the function that writes a pair's targets (apply or copy). */
+export function applierFunctionName(pair: PairConfig): string {
+  return pairResourceNames(pair.name)[moduleOf(pair).targetRole.applier];
 }

@@ -98,7 +98,7 @@ export function bucketArn(stack: Stack, bucket: string): string {
  * Acknowledges, on `role`, its object-level S3 grants under the pair's prefix: objects are not known at
  * deploy time, so each bucket's is acknowledged on its own (the prefix is the narrowest scope the config allows).
  */
-export function acknowledgeObjectGrants(role: iam.IRole, buckets: readonly string[], prefix: string): void {
+export function acknowledgeObjectGrants(role: IConstruct, buckets: readonly string[], prefix: string): void {
   for (const bucket of buckets) {
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${prefix}*]`,
@@ -474,4 +474,30 @@ export const S3_PAIR_TYPE = {
       versioned: sourceVersioned(pair),
       accessLogs: context.accessLogs(),
     }),
+  targetRole: {
+    applier: 'copyFunction',
+    // Copy writes and HEADs the target's objects under the prefix and lists them; CopyObject and UploadPartCopy
+    // read the copy source as this role (the source bucket's policy must allow it too: TargetRolesReadSource).
+    statements: (scope, pair, target) => {
+      const stack = Stack.of(scope);
+      const prefix = pair.prefix ?? '';
+      const prefixCondition = listPrefixCondition(prefix);
+      acknowledgeObjectGrants(scope, [target.bucket, pair.source.bucket], prefix);
+      return [
+        new iam.PolicyStatement({
+          actions: [...TARGET_OBJECT_ACTIONS],
+          resources: [objectsArn(stack, target.bucket, prefix)],
+        }),
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [bucketArn(stack, target.bucket)],
+          ...(prefixCondition ? { conditions: prefixCondition } : {}),
+        }),
+        new iam.PolicyStatement({
+          actions: [...TARGET_ROLE_SOURCE_ACTIONS],
+          resources: [objectsArn(stack, pair.source.bucket, prefix)],
+        }),
+      ];
+    },
+  },
 } satisfies PairTypeModule<S3PairConfig>;

@@ -5,6 +5,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { ClientTarget } from '../../functions/contract';
+import { inMotoAccount } from '../local/moto';
 
 /** Where the CLI's clients go. */
 export interface ClientOptions {
@@ -30,9 +33,31 @@ export function clientConfig(o: ClientOptions): {
   };
 }
 
-/** S3 client settings for the CLI: an endpoint override needs path-style addressing (bucket.localhost does not resolve). */
-export function s3ClientConfig(o: ClientOptions): ReturnType<typeof clientConfig> & { forcePathStyle?: boolean } {
-  return { ...clientConfig(o), ...(o.endpoint ? { forcePathStyle: true } : {}) };
+/**
+ * SDK client settings for a target: the caller's credentials, or, for a target with a role (another account),
+ * that role assumed with them and the target's external id, as the functions do. The role must trust the
+ * caller: the config's `operators`.
+ */
+export function targetClientConfig(
+  t: ClientTarget,
+  endpoint: string | undefined,
+): Omit<ReturnType<typeof clientConfig>, 'credentials'> & {
+  credentials?: ReturnType<typeof clientConfig>['credentials'] | ReturnType<typeof fromTemporaryCredentials>;
+} {
+  const base = clientConfig({ region: t.region, endpoint });
+  if (!t.roleArn) return base;
+  return {
+    ...base,
+    credentials: fromTemporaryCredentials({
+      params: {
+        RoleArn: t.roleArn,
+        RoleSessionName: 'replicator-cli',
+        ...(t.externalId ? { ExternalId: t.externalId } : {}),
+      },
+      ...(base.credentials ? { masterCredentials: base.credentials } : {}),
+      clientConfig: { region: t.region, ...(endpoint ? { endpoint } : {}) },
+    }),
+  };
 }
 
 /** Messages in a queue: visible, in flight and delayed. */
@@ -58,17 +83,29 @@ export async function queueDepth(sqs: SQSClient, queueName: string): Promise<{ d
   return { depth, url };
 }
 
-/** A DynamoDB client that talks to the local cloud directly (its requests are not counted). */
-export function localDynamo(endpoint: string, region: string): DynamoDBClient {
-  return new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+/**
+ * A DynamoDB client that talks to the local cloud directly (its requests are not counted), in moto's default
+ * account or in `account`.
+ */
+export function localDynamo(endpoint: string, region: string, account?: string): DynamoDBClient {
+  return inMotoAccount(
+    new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+    account,
+  );
 }
 
-/** An S3 client that talks to the local cloud directly (path-style: `bucket.localhost` does not resolve). */
-export function localS3(endpoint: string, region: string): S3Client {
-  return new S3Client({
-    region,
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+/**
+ * An S3 client that talks to the local cloud directly (path-style: `bucket.localhost` does not resolve), in
+ * moto's default account or in `account`.
+ */
+export function localS3(endpoint: string, region: string, account?: string): S3Client {
+  return inMotoAccount(
+    new S3Client({
+      region,
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
+    account,
+  );
 }

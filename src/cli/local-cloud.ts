@@ -6,9 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigFile, type ReplicationConfig, regionsOf } from '../../lib/config';
+import { targetAccountEnvironments } from '../../lib/target-accounts';
 import { type FaultRule, type RequestObserver, startCountingProxy } from '../local/counting-proxy';
 import { type DeployedApp, deployApp } from '../local/deploy';
-import { type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
+import { LOCAL_ACCOUNT, type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
 import { LocalRuntime } from '../local/runtime';
 import { MetricsCollector } from './metrics-collector';
 
@@ -99,9 +100,11 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const regions = regionsOf(config);
     log(`cdk bootstrap + deploy for ${regions.join(', ')} ...`);
     const started = Date.now();
+    const otherAccounts = targetAccountEnvironments(config, config.account ?? LOCAL_ACCOUNT);
     const deployed = await deployApp({
       endpoint,
       regions,
+      otherAccounts,
       cwd: projectDir,
       outdir: join(workDir, 'cdk.out'),
       context: { config: configPath },

@@ -615,14 +615,14 @@ export interface StartLocalAlarmsOptions extends LocalAlarmsOptions {
   /** The deployed stacks (absolute template paths). */
   readonly stacks: readonly RuntimeStack[];
   /** Discovery clients of a region (for the resolver), pointed at the local cloud. */
-  readonly clients: (region: string) => DiscoveryClients;
+  readonly clients: (region: string, account?: string) => DiscoveryClients;
   /** Receives each alarm that cannot be created, as a line naming the alarm and the property. */
   readonly onError: (line: string) => void;
 }
 
 /** Discovers the alarms of every stack, creates them in the local cloud and starts evaluating them. */
 export async function startLocalAlarms(opts: StartLocalAlarmsOptions): Promise<LocalAlarms> {
-  const discoveries = await Promise.all(opts.stacks.map((s) => discoverAlarms(s, opts.clients(s.region))));
+  const discoveries = await Promise.all(opts.stacks.map((s) => discoverAlarms(s, opts.clients(s.region, s.account))));
   for (const error of discoveries.flatMap((d) => d.errors)) opts.onError(`${error.message} (alarm not created)`);
   const alarms = new LocalAlarms(
     discoveries.flatMap((d) => d.alarms),

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { LOCAL_ACCOUNT, localCloudEnv } from './moto';
 
 /** One stack of a deployed cloud assembly. */
@@ -16,6 +17,8 @@ export interface DeployedStack {
   readonly region: string;
   /** Absolute path of the synthesized template; asset paths in its metadata are relative to its folder. */
   readonly templatePath: string;
+  /** Account the stack was deployed to (moto's default for an environment-agnostic one). */
+  readonly account: string;
 }
 
 /** What {@link deployApp} deployed. */
@@ -30,8 +33,14 @@ export interface DeployedApp {
 export interface DeployAppOptions {
   /** The local cloud's endpoint; its host should be `localhost` (moto fetches templates from its S3 only then). */
   readonly endpoint: string;
-  /** Regions to bootstrap (every region a stack deploys to). */
+  /** Regions to bootstrap in moto's default account (every region a stack of that account deploys to). */
   readonly regions: string[];
+  /**
+   * Environments of other accounts to bootstrap (target accounts' stacks). The CLI deploys to them as on AWS:
+   * it assumes their bootstrap deploy role, which moto grants with that account's credentials.
+   * @default - none
+   */
+  readonly otherAccounts?: readonly { readonly account: string; readonly region: string }[];
   /** The `cdk --app` command. @default - the `app` of cwd's cdk.json */
   readonly app?: string;
   /** Context values passed as `-c key=value`. @default - none */
@@ -82,15 +91,23 @@ export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
 
   // With explicit environments bootstrap does not synthesize, but the CLI still locks its output folder:
   // each region gets a throwaway one so the regions can bootstrap in parallel.
+  const environments = [
+    ...[...new Set(opts.regions)].map((r) => ({ account: LOCAL_ACCOUNT, region: r })),
+    ...(opts.otherAccounts ?? []),
+  ];
   await Promise.all(
-    [...new Set(opts.regions)].map(async (r) => {
+    environments.map(async ({ account, region: r }) => {
       const scratch = mkdtempSync(join(tmpdir(), `replicator-bootstrap-${r}-`));
+      const where = account === LOCAL_ACCOUNT ? r : `${account}/${r}`;
       try {
+        const env = localCloudEnv(opts.endpoint, r);
+        // Bootstrapping needs the account's own credentials (the CLI checks whose they are).
+        if (account !== LOCAL_ACCOUNT) Object.assign(env, await motoAccountCredentials(opts.endpoint, account));
         await runCdk(
-          ['bootstrap', `aws://${LOCAL_ACCOUNT}/${r}`, ...appArgs, ...contextArgs, '--output', scratch],
+          ['bootstrap', `aws://${account}/${r}`, ...appArgs, ...contextArgs, '--output', scratch],
           opts.cwd,
-          localCloudEnv(opts.endpoint, r),
-          (line) => log(`[bootstrap ${r}] ${line}`),
+          env,
+          (line) => log(`[bootstrap ${where}] ${line}`),
         );
       } finally {
         rmSync(scratch, { recursive: true, force: true });
@@ -134,7 +151,7 @@ export function readAssemblyStacks(assemblyDir: string): DeployedStack[] {
   const stacks: DeployedStack[] = [];
   for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
     if (artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile !== undefined) {
-      const region = artifact.environment?.split('/')[3];
+      const [, , account, region] = artifact.environment?.split('/') ?? [];
       if (region === undefined || region === 'unknown-region') {
         throw new AssemblyError(`stack ${id} has no concrete region (environment ${artifact.environment})`);
       }
@@ -142,6 +159,7 @@ export function readAssemblyStacks(assemblyDir: string): DeployedStack[] {
         stackName: artifact.properties.stackName ?? id,
         region,
         templatePath: join(assemblyDir, artifact.properties.templateFile),
+        account: account === undefined || account === 'unknown-account' ? LOCAL_ACCOUNT : account,
       });
     } else if (artifact.type === 'cdk:cloud-assembly' && artifact.properties?.directoryName !== undefined) {
       stacks.push(...readAssemblyStacks(join(assemblyDir, artifact.properties.directoryName)));
@@ -190,4 +208,33 @@ function lineSplitter(stream: NodeJS.ReadableStream, onLine: (line: string) => v
 /** The folder holding a stack's assets (its template's folder). */
 export function stackAssetRoot(stack: DeployedStack): string {
   return dirname(stack.templatePath);
+}
+
+/**
+ * Environment variables with credentials that act in `account` on moto: those of an AssumeRole of a role in
+ * that account (moto issues them for any role ARN, and runs their requests in the role's account).
+ */
+async function motoAccountCredentials(endpoint: string, account: string): Promise<NodeJS.ProcessEnv> {
+  const sts = new STSClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  try {
+    const out = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${account}:role/replicator-local-deployer`,
+        RoleSessionName: 'deploy',
+      }),
+    );
+    const c = out.Credentials!;
+    return {
+      AWS_ACCESS_KEY_ID: c.AccessKeyId,
+      AWS_SECRET_ACCESS_KEY: c.SecretAccessKey,
+      AWS_SESSION_TOKEN: c.SessionToken,
+      CDK_DEFAULT_ACCOUNT: account,
+    };
+  } finally {
+    sts.destroy();
+  }
 }

@@ -34,6 +34,8 @@ export interface RuntimeStack {
   readonly region: string;
   /** Absolute path of the synthesized template. */
   readonly templatePath: string;
+  /** Account of the stack. @default LOCAL_ACCOUNT */
+  readonly account?: string;
 }
 
 /** A Lambda function the runtime can run. */

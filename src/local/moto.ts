@@ -14,6 +14,38 @@ import { delimiter, join } from 'node:path';
 /** The account moto uses for every request, whatever the credentials. */
 export const LOCAL_ACCOUNT = '123456789012';
 
+/** The header with which a request to moto runs in another account than {@link LOCAL_ACCOUNT}. */
+export const MOTO_ACCOUNT_HEADER = 'x-moto-account-id';
+
+/** Any SDK v3 client (its middleware stack is all this module needs). */
+interface ClientWithMiddleware {
+  readonly middlewareStack: {
+    add(
+      middleware: (
+        next: (args: { request: unknown }) => Promise<unknown>,
+      ) => (args: { request: unknown }) => Promise<unknown>,
+      options: { step: 'build'; name: string },
+    ): void;
+  };
+}
+
+/**
+ * Makes every request of `client` run in `account` on moto (its `x-moto-account-id` header), as the target
+ * account's own credentials would on AWS; the default account needs nothing. Returns the client.
+ */
+export function inMotoAccount<C>(client: C, account: string | undefined): C {
+  if (account === undefined || account === LOCAL_ACCOUNT) return client;
+  (client as unknown as ClientWithMiddleware).middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers[MOTO_ACCOUNT_HEADER] = account;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccount' },
+  );
+  return client;
+}
+
 /** How long to wait for a freshly spawned moto_server to answer. */
 const START_TIMEOUT_MS = 30_000;
 /** How long stop() waits after SIGTERM before sending SIGKILL. */

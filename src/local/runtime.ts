@@ -32,7 +32,7 @@ import {
 } from './discovery';
 import { type EmfRecord, parseEmfLine, putEmfMetrics } from './emf';
 import { FunctionPool, type InvocationOutcome } from './function-pool';
-import { LOCAL_ACCOUNT, motoDetachesEventSourceMappings } from './moto';
+import { inMotoAccount, LOCAL_ACCOUNT, motoDetachesEventSourceMappings } from './moto';
 import { DynamoDbStreamPoller, type Poller, queueUrlOf, SqsPoller } from './pollers';
 import { applyBucketNotifications, applyBucketVersioning, describeNotificationConfiguration } from './s3-buckets';
 
@@ -165,9 +165,9 @@ export class LocalRuntime {
         discoverStack(
           { ...stack, templatePath: resolve(this.opts.assemblyDir, stack.templatePath) },
           {
-            cloudFormation: this.client(CloudFormationClient, stack.region, control),
-            lambda: this.client(LambdaClient, stack.region, control),
-            dynamodb: this.client(DynamoDBClient, stack.region, control),
+            cloudFormation: this.client(CloudFormationClient, stack.region, control, stack.account),
+            lambda: this.client(LambdaClient, stack.region, control, stack.account),
+            dynamodb: this.client(DynamoDBClient, stack.region, control, stack.account),
           },
         ),
       ),
@@ -185,10 +185,10 @@ export class LocalRuntime {
     await this.applyBucketSettings(control);
     this.localAlarms = await startLocalAlarms({
       stacks: this.opts.stacks.map((s) => ({ ...s, templatePath: resolve(this.opts.assemblyDir, s.templatePath) })),
-      clients: (region) => ({
-        cloudFormation: this.client(CloudFormationClient, region, control),
-        lambda: this.client(LambdaClient, region, control),
-        dynamodb: this.client(DynamoDBClient, region, control),
+      clients: (region, account) => ({
+        cloudFormation: this.client(CloudFormationClient, region, control, account),
+        lambda: this.client(LambdaClient, region, control, account),
+        dynamodb: this.client(DynamoDBClient, region, control, account),
       }),
       cloudWatch: (region) => this.client(CloudWatchClient, region, control),
       intervalMs: this.opts.alarmIntervalMs,
@@ -326,7 +326,7 @@ export class LocalRuntime {
     for (const v of this.versioningInfos) {
       const where = `${v.stackName}/${v.logicalId}`;
       try {
-        await applyBucketVersioning(this.s3(v.region, endpoint), v);
+        await applyBucketVersioning(this.s3(v.region, endpoint, this.accountOf(v.stackName)), v);
         this.log(`[runtime] bucket ${v.bucketName} (${where}): versioning ${v.status}`);
       } catch (err) {
         this.skip(`${where}: versioning of bucket ${v.bucketName} not applied (${(err as Error).message})`);
@@ -335,7 +335,7 @@ export class LocalRuntime {
     for (const n of this.notificationInfos) {
       const where = `${n.stackName}/${n.logicalId}`;
       try {
-        const applied = await applyBucketNotifications(this.s3(n.region, endpoint), n);
+        const applied = await applyBucketNotifications(this.s3(n.region, endpoint, this.accountOf(n.stackName)), n);
         this.log(
           `[runtime] bucket ${n.bucketName} (${where}): notifications ${describeNotificationConfiguration(applied)}`,
         );
@@ -351,19 +351,27 @@ export class LocalRuntime {
   }
 
   /** An S3 client of the region: path-style addressing, as `bucket.localhost` does not resolve. */
-  private s3(region: string, endpoint: string): S3Client {
-    const key = `S3Client|${region}|${endpoint}`;
+  private s3(region: string, endpoint: string, account?: string): S3Client {
+    const key = `S3Client|${region}|${endpoint}|${account ?? ''}`;
     let client = this.clientCache.get(key) as S3Client | undefined;
     if (client === undefined) {
-      client = new S3Client({
-        region,
-        endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
+      client = inMotoAccount(
+        new S3Client({
+          region,
+          endpoint,
+          forcePathStyle: true,
+          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        }),
+        account,
+      );
       this.clientCache.set(key, client);
     }
     return client;
+  }
+
+  /** The account of a deployed stack (moto's default unless the stack names another). */
+  private accountOf(stackName: string): string | undefined {
+    return this.opts.stacks.find((s) => s.stackName === stackName)?.account;
   }
 
   private async motoIsDetached(endpoint: string): Promise<boolean> {
@@ -558,11 +566,15 @@ export class LocalRuntime {
     }) => T,
     region: string,
     endpoint: string,
+    account?: string,
   ): T {
-    const key = `${Ctor.name}|${region}|${endpoint}`;
+    const key = `${Ctor.name}|${region}|${endpoint}|${account ?? ''}`;
     let client = this.clientCache.get(key) as T | undefined;
     if (client === undefined) {
-      client = new Ctor({ region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      client = inMotoAccount(
+        new Ctor({ region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+        account,
+      );
       this.clientCache.set(key, client);
     }
     return client;

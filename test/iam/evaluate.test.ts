@@ -38,6 +38,7 @@ function modelWith(condition: Record<string, unknown>): IamModel {
     resourcePolicies: new Map(),
     functionRoles: new Map(),
     arns: new Map(),
+    bucketAccounts: new Map(),
   };
 }
 

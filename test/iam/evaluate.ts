@@ -58,7 +58,14 @@ export async function evaluate(model: IamModel, call: Call): Promise<Decision> {
       principal: call.principal,
       action: call.action,
       resource: { resource, accountId: call.resourceAccount },
-      contextVariables: { 'aws:SecureTransport': 'true', ...call.context },
+      contextVariables: {
+        'aws:SecureTransport': 'true',
+        // AWS sets these on every request of an IAM principal; the evaluator does not derive them itself.
+        ...(kind === 'service'
+          ? {}
+          : { 'aws:PrincipalArn': call.principal, 'aws:PrincipalAccount': call.principal.split(':')[4]! }),
+        ...call.context,
+      },
     },
     identityPolicies:
       kind === 'role'

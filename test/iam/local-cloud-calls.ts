@@ -18,7 +18,7 @@ export const LOCAL_ACCOUNT = '123456789012';
 export function deployedTemplates(cloud: LocalCloud): DeployedTemplate[] {
   return cloud.deployed.stacks.map((s) => ({
     stackName: s.stackName,
-    account: LOCAL_ACCOUNT,
+    account: s.account,
     region: s.region,
     template: JSON.parse(readFileSync(s.templatePath, 'utf8')),
   }));
@@ -39,7 +39,7 @@ export async function evaluateRecorded(
 ): Promise<{ recorded: Call[]; services: Call[]; denials: string }> {
   const stacks = deployedTemplates(cloud);
   const model = iamModel(stacks);
-  const recorded = recorder.calls(model.functionRoles);
+  const recorded = recorder.calls(model.functionRoles, model.bucketAccounts);
   const services = serviceCalls(stacks, model);
   const denials = describeDenials(await denied(model, [...recorded, ...services]));
   return { recorded, services, denials };

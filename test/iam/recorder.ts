@@ -43,7 +43,8 @@ export class CallRecorder {
     }
     let auths: Authorization[];
     try {
-      auths = authorizationsOf(x, this.account);
+      // A function acts in the deployment's account; an assumed role in its own (moto runs its calls there).
+      auths = authorizationsOf(x, 'role' in signer ? (signer.role.split(':')[4] ?? this.account) : this.account);
     } catch (err) {
       this.unreadable.push((err as Error).message);
       return;
@@ -59,8 +60,11 @@ export class CallRecorder {
     }
   };
 
-  /** The recorded calls, each with its principal: the function's role (from `functionRoles`) or the assumed role. */
-  calls(functionRoles: ReadonlyMap<string, string>): Call[] {
+  /**
+   * The recorded calls, each with its principal: the function's role (from `functionRoles`) or the assumed role.
+   * An S3 resource's account is its bucket's (`bucketAccounts`), else the deployment's.
+   */
+  calls(functionRoles: ReadonlyMap<string, string>, bucketAccounts: ReadonlyMap<string, string> = new Map()): Call[] {
     return [...this.seen.values()].map(({ signer, auth }) => {
       const principal = 'function' in signer ? functionRoles.get(signer.function) : signer.role;
       if (principal === undefined) throw new Error(`no role for function ${JSON.stringify(signer)}`);
@@ -69,7 +73,7 @@ export class CallRecorder {
         principal,
         action: auth.action,
         resource: auth.resource,
-        resourceAccount: resourceAccount(auth.resource, this.account),
+        resourceAccount: resourceAccount(auth.resource, this.account, bucketAccounts),
         ...(auth.context ? { context: auth.context } : {}),
         why: `${who} calls ${auth.action}`,
       };
@@ -77,8 +81,10 @@ export class CallRecorder {
   }
 }
 
-/** The account in an ARN, or (S3 ARNs carry none) the deployment's. */
-function resourceAccount(arn: string, fallback: string): string {
+/** The account in an ARN, or (S3 ARNs carry none) its bucket's, else the deployment's. */
+function resourceAccount(arn: string, fallback: string, bucketAccounts: ReadonlyMap<string, string>): string {
   const account = arn.split(':')[4];
-  return account !== undefined && /^\d{12}$/.test(account) ? account : fallback;
+  if (account !== undefined && /^\d{12}$/.test(account)) return account;
+  const bucket = /^arn:aws:s3:::([^/]+)/.exec(arn)?.[1];
+  return (bucket !== undefined ? bucketAccounts.get(bucket) : undefined) ?? fallback;
 }

@@ -33,6 +33,8 @@ export interface IamModel {
   readonly functionRoles: Map<string, string>;
   /** Every resource's resolved ARN by stack and logical id (`<stack>/<logicalId>`). */
   readonly arns: Map<string, string>;
+  /** The account of every bucket the templates create, by name (S3 ARNs carry none). */
+  readonly bucketAccounts: Map<string, string>;
 }
 
 /** A synthesized template and where it is deployed. */
@@ -78,6 +80,7 @@ export function iamModel(stacks: readonly DeployedTemplate[]): IamModel {
     resourcePolicies: new Map(),
     functionRoles: new Map(),
     arns: new Map(),
+    bucketAccounts: new Map(),
   };
   for (const stack of stacks) {
     const resolver = new StackResolver(stack);
@@ -85,6 +88,7 @@ export function iamModel(stacks: readonly DeployedTemplate[]): IamModel {
       const { attrs } = resolver.resource(id);
       const arn = attrs.Arn ?? attrs.TopicArn;
       if (arn !== undefined) model.arns.set(`${stack.stackName}/${id}`, arn);
+      if (r.Type === 'AWS::S3::Bucket') model.bucketAccounts.set(resolver.resource(id).ref, stack.account);
       if (r.Type === 'AWS::IAM::Role') {
         const p = resolver.value(r.Properties ?? {}) as Record<string, unknown>;
         const inline = ((p.Policies ?? []) as { PolicyName: string; PolicyDocument: PolicyDocument }[]).map((x) => ({

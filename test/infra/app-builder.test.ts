@@ -47,7 +47,19 @@ describe('buildApp stacks', () => {
       'datasets/training-data-eu',
       'checkpoints/model-checkpoints-eu',
     ]);
-    expect(built.source.dependencies.map((s) => s.stackName)).toEqual(['Replicator-Target-eu-west-1']);
+    expect(built.source.dependencies.map((s) => s.stackName)).toEqual([
+      'Replicator-Target-eu-west-1',
+      'Replicator-TargetAccount-210987654321-ap-northeast-1',
+    ]);
+  });
+
+  it("builds a target account's stack for its role, in the region of the role's first target", async () => {
+    const built = await build(DATASETS_CONFIG);
+    expect(built.targetAccounts.map((s) => [s.stackName, s.account, s.region])).toEqual([
+      ['Replicator-TargetAccount-210987654321-ap-northeast-1', '210987654321', 'ap-northeast-1'],
+    ]);
+    expect([...built.targetAccounts[0]!.roles.keys()]).toEqual(['arn:aws:iam::210987654321:role/replicator-writer']);
+    expect([...built.targetAccounts[0]!.created.keys()]).toEqual([]);
   });
 
   it('describes no table for S3 pairs in the preflight', async () => {

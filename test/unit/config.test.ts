@@ -334,11 +334,30 @@ describe('parseConfig of S3 pairs', () => {
     );
   });
 
-  it('creates targets only in its own account', () => {
+  it('takes operators as IAM role or user ARNs, naming a bad one', () => {
+    const c = { ...validS3(), operators: ['arn:aws:iam::123456789012:role/platform-admin'] };
+    expect(parseConfig(c).operators).toEqual(['arn:aws:iam::123456789012:role/platform-admin']);
+    expect(() => parseConfig({ ...validS3(), operators: ['platform-admin'] })).toThrow(
+      /operators\[0\]: must be an IAM role or user ARN \(given "platform-admin"\)/,
+    );
+  });
+
+  it("creates a target in another account only through that account's role, which must be in that account", () => {
     const c = validS3();
     c.pairs[0]!.targets[1]!.create = true;
-    expect(() => parseConfig(c)).toThrow(
-      /targets\[1\]\.create: Replicator creates targets only in its own account \(given account "210987654321"\); create the bucket there/,
+    expect(parseConfig(c).pairs[0]!.targets[1]).toMatchObject({ create: true, account: '210987654321' });
+    const noRole = validS3();
+    delete (noRole as { account?: string }).account;
+    noRole.pairs[0]!.targets[1]!.create = true;
+    delete noRole.pairs[0]!.targets[1]!.roleArn;
+    delete noRole.pairs[0]!.targets[1]!.externalId;
+    expect(() => parseConfig(noRole)).toThrow(
+      /targets\[1\]\.create: a bucket created in another account \(given account "210987654321"\) is built by that account's stack with the target's role; give a roleArn/,
+    );
+    const elsewhere = validS3();
+    elsewhere.pairs[0]!.targets[1]!.roleArn = 'arn:aws:iam::333333333333:role/w';
+    expect(() => parseConfig(elsewhere)).toThrow(
+      /targets\[1\]\.roleArn: the role must be in the target's account 210987654321 \(given "arn:aws:iam::333333333333:role\/w"\)/,
     );
   });
 

@@ -8,19 +8,20 @@ import { pairResourceNames } from '../../../functions/contract';
 import { reconcileDeps, type TableClients } from '../../../functions/dynamodb/deps';
 import { runReconcile } from '../../../functions/dynamodb/reconcile';
 import { type DynamoPairConfig, targetId } from '../../../lib/config';
+import { targetAccountOf } from '../../../lib/pair-types/common-schema';
 import { tableTargetsEnv } from '../../../lib/pair-types/dynamodb-schema';
-import { clientConfig, localDynamo } from '../aws';
+import { clientConfig, localDynamo, targetClientConfig } from '../aws';
 import { runAtRate } from '../workload';
 import type { CliPairDriver } from './driver';
 import { backfill } from './dynamodb-backfill';
 import { compareTables, type TableDiff } from './dynamodb-verify';
 import { applyOp, type KeyAttribute, makeWorkload } from './dynamodb-workload';
 
-/** The CLI's clients: the caller's credentials in every region (a target's role is not assumed). */
+/** The CLI's clients: the caller's credentials, and a target's role (assumed with them) where it has one. */
 function cliClients(endpoint: string | undefined, sourceRegion: string): TableClients {
   const sqs = new SQSClient(clientConfig({ region: sourceRegion, endpoint }));
   return {
-    dynamo: (t) => new DynamoDBClient(clientConfig({ region: t.region, endpoint })),
+    dynamo: (t) => new DynamoDBClient(targetClientConfig(t, endpoint)),
     sqs: () => sqs,
   };
 }
@@ -45,7 +46,7 @@ export async function verifyTablePair(
     pair.targets.map(async (t) => {
       const diff = await compareTables(
         { client: src, table: pair.source.table },
-        { client: localDynamo(cloud.endpoint, t.region), table: t.table },
+        { client: localDynamo(cloud.endpoint, t.region, targetAccountOf(t)), table: t.table },
         keys,
         pair.filter,
       );

@@ -10,19 +10,20 @@ import { pairResourceNames } from '../../../functions/contract';
 import { type BucketClients, reconcileDeps } from '../../../functions/s3/deps';
 import { runS3Reconcile } from '../../../functions/s3/reconcile';
 import { type S3PairConfig, targetId } from '../../../lib/config';
+import { targetAccountOf } from '../../../lib/pair-types/common-schema';
 import { bucketTargetsEnv } from '../../../lib/pair-types/s3-schema';
-import { clientConfig, localS3, s3ClientConfig } from '../aws';
+import { clientConfig, localS3, targetClientConfig } from '../aws';
 import { runAtRate } from '../workload';
 import type { CliPairDriver } from './driver';
 import { type BucketDiff, compareBuckets } from './s3-verify';
 import { applyS3Op, makeS3Workload } from './s3-workload';
 
-/** The CLI's clients: the caller's credentials in every region (a target's role is not assumed). */
+/** The CLI's clients: the caller's credentials, and a target's role (assumed with them) where it has one. */
 function cliClients(endpoint: string | undefined, sourceRegion: string): BucketClients {
   const sqs = new SQSClient(clientConfig({ region: sourceRegion, endpoint }));
   return {
-    s3: (t) => new S3Client(s3ClientConfig({ region: t.region, endpoint })),
-    dynamo: (t) => new DynamoDBClient(clientConfig({ region: t.region, endpoint })),
+    s3: (t) => new S3Client({ ...targetClientConfig(t, endpoint), ...(endpoint ? { forcePathStyle: true } : {}) }),
+    dynamo: (t) => new DynamoDBClient(targetClientConfig(t, endpoint)),
     sqs: () => sqs,
   };
 }
@@ -38,7 +39,11 @@ export async function verifyBucketPair(
     pair.targets.map(async (t) => {
       out.set(
         targetId(pair, t),
-        await compareBuckets(src, { client: localS3(cloud.endpoint, t.region), bucket: t.bucket }, pair.prefix ?? ''),
+        await compareBuckets(
+          src,
+          { client: localS3(cloud.endpoint, t.region, targetAccountOf(t)), bucket: t.bucket },
+          pair.prefix ?? '',
+        ),
       );
     }),
   );
