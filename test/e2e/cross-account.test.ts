@@ -6,15 +6,20 @@
  * runs in that account. The IAM contract then checks every call the functions made, as the function's role or
  * as the assumed one, against both accounts' templates: trust policy, external id, the role's own policy and the
  * source bucket's grant to it. moto checks none of that itself.
+ *
+ * Every item value, object body and metadata value written here holds a sentinel, as do the poison messages
+ * sent to the pair queues: the last test checks that it appears in no line any function logged (capture,
+ * apply, copy, dead-letter, reconcile), no metric and no message attribute. Keys are not data in that sense:
+ * logs and dead-letter reasons name them, so that a failure can be found.
  */
 import { DeleteItemCommand, DescribeTableCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileSummary } from '../../functions/engine/reconcile-run';
 import type { DynamoPairConfig, S3PairConfig } from '../../lib/config';
-import { localDynamo, localS3 } from '../../src/cli/aws';
+import { localDynamo, localS3, queueDepth } from '../../src/cli/aws';
 import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
 import { pairStatus } from '../../src/cli/operations';
 import { isConverged } from '../../src/cli/pair-types/driver';
@@ -36,6 +41,11 @@ const BUCKET = 'e2e-x-partner';
 const TABLE_TARGET = `${PARTNER}/eu-west-1/${TABLE}`;
 const BUCKET_TARGET = `${PARTNER}/eu-west-1/${BUCKET}`;
 
+/** What no log line, metric or message attribute may ever hold. */
+const SENTINEL = 'SENTINEL-7c1e-do-not-log';
+/** Every line the local cloud logged: the runtime's, and each function's output (its CloudWatch Logs on AWS). */
+const logLines: string[] = [];
+
 let cloud: LocalCloud;
 let calls: ReturnType<typeof recordCalls>;
 let table: DynamoPairConfig;
@@ -44,7 +54,10 @@ let bucket: S3PairConfig;
 beforeAll(async () => {
   cloud = await startLocalCloud({
     configPath: `${__dirname}/../fixtures/configs/e2e-cross-account.json`,
-    log: process.env.E2E_VERBOSE ? (l) => console.log(l) : undefined,
+    log: (line) => {
+      logLines.push(line);
+      if (process.env.E2E_VERBOSE) console.log(line);
+    },
   });
   table = cloud.config.pairs[0] as DynamoPairConfig;
   bucket = cloud.config.pairs[1] as S3PairConfig;
@@ -104,14 +117,16 @@ describe('targets in another account on the local cloud', () => {
 
   it("replicates puts, updates and deletes into the other account's table through the role", async () => {
     for (let i = 0; i < 20; i++) {
-      await srcTable().send(new PutItemCommand({ TableName: TABLE, Item: { ...key(i), n: { N: String(i) } } }));
+      await srcTable().send(
+        new PutItemCommand({ TableName: TABLE, Item: { ...key(i), n: { N: String(i) }, secret: { S: SENTINEL } } }),
+      );
     }
     await srcTable().send(
       new UpdateItemCommand({
         TableName: TABLE,
         Key: key(3),
-        UpdateExpression: 'SET n = :n',
-        ExpressionAttributeValues: { ':n': { N: '33' } },
+        UpdateExpression: 'SET n = :n, note = :s',
+        ExpressionAttributeValues: { ':n': { N: '33' }, ':s': { S: `updated ${SENTINEL}` } },
       }),
     );
     await srcTable().send(new DeleteItemCommand({ TableName: TABLE, Key: key(4) }));
@@ -121,15 +136,22 @@ describe('targets in another account on the local cloud', () => {
 
   it("copies objects, a multipart-sized one among them, into the other account's bucket through the role", async () => {
     for (let i = 0; i < 8; i++) {
-      await srcBucket().send(new PutObjectCommand({ Bucket: 'e2e-x-source', Key: `data/obj-${i}.txt`, Body: `v${i}` }));
+      await srcBucket().send(
+        new PutObjectCommand({
+          Bucket: 'e2e-x-source',
+          Key: `data/obj-${i}.txt`,
+          Body: `v${i} ${SENTINEL}`,
+          Metadata: { note: SENTINEL },
+        }),
+      );
     }
     await srcBucket().send(
       new PutObjectCommand({
         Bucket: 'e2e-x-source',
         Key: 'data/checkpoint.bin',
         Body: Buffer.alloc(6 * 1024 * 1024, 7),
-        Metadata: { step: '1' },
-        Tagging: 'team=ml',
+        Metadata: { step: '1', note: SENTINEL },
+        Tagging: `team=ml&note=${SENTINEL}`,
       }),
     );
     const diffs = await bucketConverged();
@@ -140,7 +162,9 @@ describe('targets in another account on the local cloud', () => {
   });
 
   it('reconciles through the role: the CLI as an operator, and the deployed function, repair what differs', async () => {
-    await partnerTable().send(new PutItemCommand({ TableName: TABLE, Item: { ...key(5), n: { N: '-1' } } }));
+    await partnerTable().send(
+      new PutItemCommand({ TableName: TABLE, Item: { ...key(5), n: { N: '-1' }, secret: { S: `other ${SENTINEL}` } } }),
+    );
     await partnerTable().send(new DeleteItemCommand({ TableName: TABLE, Key: key(6) }));
     const repaired = await reconcilePair({
       pair: table,
@@ -156,7 +180,9 @@ describe('targets in another account on the local cloud', () => {
     expect(exitCodeOf(repaired)).toBe(0);
     await tableConverged();
 
-    await partnerBucket().send(new PutObjectCommand({ Bucket: BUCKET, Key: 'data/obj-1.txt', Body: 'changed' }));
+    await partnerBucket().send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'data/obj-1.txt', Body: `changed ${SENTINEL}` }),
+    );
     const invoked = await cloud.runtime.invoke('replicator-e2e-x-data-reconcile', { source: 'aws.events' });
     if (!invoked.ok) throw new Error(`reconcile failed: ${invoked.error.errorType}: ${invoked.error.errorMessage}`);
     expect(invoked.result as ReconcileSummary).toMatchObject({ pair: 'e2e-x-data', mismatched: 1, repaired: 1 });
@@ -180,6 +206,73 @@ describe('targets in another account on the local cloud', () => {
     expect(r.items).toBe(19);
     const diffs = await tableConverged();
     expect(diffs.get(TABLE_TARGET)?.checked).toBe(19);
+  });
+
+  it('dead-letters poison messages with their reasons, quoting none of their content', async () => {
+    const sqs = new SQSClient({
+      region: 'us-east-1',
+      endpoint: cloud.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const poison = {
+      'e2e-x-orders': [
+        `not json ${SENTINEL}`,
+        // An envelope whose key does not fit the target's schema (pk is a string there): the write fails.
+        JSON.stringify({
+          v: 1,
+          pair: 'e2e-x-orders',
+          op: 'put',
+          key: { pk: { N: '1' } },
+          image: { pk: { N: '1' }, secret: { S: SENTINEL } },
+          version: `${'1'.padStart(15, '0')}.${'1'.padStart(40, '0')}`,
+          origin: 'us-east-1',
+          capturedAt: Date.now(),
+        }),
+        JSON.stringify({ v: 1, pair: 'e2e-x-orders', op: 'put', image: { secret: { S: SENTINEL } } }),
+      ],
+      'e2e-x-data': [`{"v":1,"pair":"e2e-x-data","key":"${SENTINEL}`],
+    };
+    for (const [pairName, bodies] of Object.entries(poison)) {
+      const { url } = await queueDepth(sqs, `replicator-${pairName}`);
+      for (const body of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+    }
+    for (const [pairName, bodies] of Object.entries(poison)) {
+      const dlq = `replicator-${pairName}-dlq`;
+      const { url } = await eventually(
+        `${pairName}'s poison messages in its DLQ`,
+        () => queueDepth(sqs, dlq),
+        (q) => q.depth === bodies.length,
+      );
+      const messages = await eventually(
+        `${dlq} to be received`,
+        async () =>
+          (
+            await sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: url,
+                MaxNumberOfMessages: 10,
+                MessageAttributeNames: ['All'],
+                VisibilityTimeout: 0,
+              }),
+            )
+          ).Messages ?? [],
+        (m) => m.length === bodies.length,
+      );
+      for (const m of messages) {
+        expect(m.MessageAttributes?.['rep-error']?.StringValue).toBeTruthy();
+        expect(JSON.stringify(m.MessageAttributes)).not.toContain(SENTINEL);
+      }
+    }
+  });
+
+  it('logs, publishes and attaches no data: the sentinel is in no log line, metric or attribute', () => {
+    expect(logLines.length).toBeGreaterThan(100);
+    // The functions did log each path, so the check below saw them.
+    for (const what of ['captured', 'dead-lettered', 'reconcile']) {
+      expect(logLines.some((l) => l.includes(what))).toBe(true);
+    }
+    expect(logLines.filter((l) => l.includes(SENTINEL))).toEqual([]);
+    expect(JSON.stringify(cloud.metrics)).not.toContain(SENTINEL);
   });
 
   it('makes only calls both accounts allow, and the contract catches a wrong external id or an untrusted role', async () => {
