@@ -26,6 +26,8 @@ export interface TableStreamInfo {
   readonly streamViewType?: string;
   /** Whether the stream is enabled. */
   readonly streamEnabled?: boolean;
+  /** The KMS key of the table's encryption, when it is encrypted with one (SSEType KMS). */
+  readonly kmsKeyArn?: string;
 }
 
 /** Looks up a table's stream (DescribeTable). */
@@ -79,6 +81,9 @@ export const describeTableWithSdk: DescribeTableFn = async (region, table) => {
       streamArn: out.Table?.LatestStreamArn,
       streamViewType: out.Table?.StreamSpecification?.StreamViewType,
       streamEnabled: out.Table?.StreamSpecification?.StreamEnabled,
+      ...(out.Table?.SSEDescription?.SSEType === 'KMS' && out.Table.SSEDescription.KMSMasterKeyArn
+        ? { kmsKeyArn: out.Table.SSEDescription.KMSMasterKeyArn }
+        : {}),
     };
   } finally {
     client.destroy();
@@ -133,6 +138,12 @@ async function importedSourceStream(
   if (!info.streamArn || info.streamEnabled === false) {
     throw new PreflightError(
       `Preflight failed for ${where} has no stream; enable a NEW_AND_OLD_IMAGES stream on it (aws dynamodb update-table --table-name ${source.table} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES)`,
+    );
+  }
+  if (info.kmsKeyArn !== undefined && source.kmsKeyArn !== info.kmsKeyArn) {
+    const index = config.pairs.indexOf(pair);
+    throw new PreflightError(
+      `Preflight failed for ${where}: it is encrypted with the KMS key ${info.kmsKeyArn}, which Replicator's functions must be granted; set pairs[${index}].source.kmsKeyArn to "${info.kmsKeyArn}" (given ${source.kmsKeyArn === undefined ? 'nothing' : `"${source.kmsKeyArn}"`})`,
     );
   }
   if (info.streamViewType !== 'NEW_AND_OLD_IMAGES') {

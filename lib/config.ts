@@ -167,6 +167,11 @@ function commonPairIssues(
     seenPairs.set(pair.name, index);
   }
   const what = targetNoun(pair);
+  if (pair.source.kmsKeyArn !== undefined && pair.source.create) {
+    issues.push(
+      `${at}.source.kmsKeyArn: only for an imported ${what}; a created one is encrypted with a key AWS manages (given "${pair.source.kmsKeyArn}")`,
+    );
+  }
   (pair.targets as readonly TargetConfig[]).forEach((t, j) => {
     const tAt = `${at}.targets[${j}]`;
     if (t.account !== undefined && cfg.account !== undefined && t.account !== cfg.account && !t.roleArn) {
@@ -181,6 +186,11 @@ function commonPairIssues(
       // Without one, anyone the role's trust policy names could have Replicator act for them (the confused deputy).
       issues.push(
         `${tAt}.externalId: a target with a roleArn needs an external id, which the role's trust policy requires (sts:ExternalId) (given nothing)`,
+      );
+    }
+    if (t.kmsKeyArn !== undefined && t.create) {
+      issues.push(
+        `${tAt}.kmsKeyArn: only for an imported ${what}; a created one is encrypted with a key AWS manages (given "${t.kmsKeyArn}")`,
       );
     }
     if (t.roleArn && t.account !== undefined && roleAccount(t.roleArn) !== t.account) {

@@ -81,3 +81,43 @@ export function grantResendAndDeadLetter(role: iam.IRole, queues: PairQueue): vo
 export function directTargets<T extends { readonly roleArn?: string | undefined }>(targets: readonly T[]): T[] {
   return targets.filter((t) => t.roleArn === undefined);
 }
+
+/** What reading data under a KMS key takes (items, stream records, objects). */
+export const KMS_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+
+/**
+ * What writing data under a KMS key takes: new data keys (S3 objects, DynamoDB's table key), decrypting them
+ * again (multipart copies, conditional writes that read the item), no wildcard.
+ */
+export const KMS_WRITE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+
+/**
+ * A statement that lets a role use the KMS keys of imported tables or buckets, only through `service` in
+ * `regions` (kms:ViaService): the role can then read or write data under them there, and use them for nothing
+ * else. Undefined when there is no key.
+ */
+export function kmsStatement(
+  keyArns: readonly (string | undefined)[],
+  actions: readonly string[],
+  service: 'dynamodb' | 's3',
+  regions: readonly string[],
+): iam.PolicyStatement | undefined {
+  const keys = [...new Set(keyArns.filter((k): k is string => k !== undefined))];
+  if (keys.length === 0) return undefined;
+  const via = [...new Set(regions)].map((r) => `${service}.${r}.amazonaws.com`);
+  return new iam.PolicyStatement({
+    actions: [...actions],
+    resources: keys,
+    conditions: { StringEquals: { 'kms:ViaService': via.length === 1 ? via[0]! : via } },
+  });
+}
+
+/** The defined ones of some statements (a {@link kmsStatement} is undefined without a key). */
+export function definedStatements(...statements: (iam.PolicyStatement | undefined)[]): iam.PolicyStatement[] {
+  return statements.filter((s): s is iam.PolicyStatement => s !== undefined);
+}
+
+/** Adds each defined statement to `role`'s policy. */
+export function addStatements(role: iam.IRole, ...statements: (iam.PolicyStatement | undefined)[]): void {
+  for (const s of definedStatements(...statements)) role.addToPrincipalPolicy(s);
+}

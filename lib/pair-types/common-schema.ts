@@ -63,6 +63,14 @@ export const principalArnSchema = z
   .string()
   .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, 'must be an IAM role or user ARN');
 
+/** The ARN of a customer managed KMS key (the key of an imported table or bucket). */
+export const kmsKeyArnSchema = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+    'must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)',
+  );
+
 /** The external id passed when assuming a target's role. */
 export const externalIdSchema = z.string().min(2).max(1224);
 
@@ -175,6 +183,8 @@ export interface TargetBase {
   readonly account?: string | undefined;
   readonly roleArn?: string | undefined;
   readonly externalId?: string | undefined;
+  /** The KMS key of an imported target. */
+  readonly kmsKeyArn?: string | undefined;
 }
 
 /** The account of an IAM role ARN. */

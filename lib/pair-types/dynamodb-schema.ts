@@ -12,6 +12,7 @@ import {
   externalIdSchema,
   formatTargetId,
   type IssueContext,
+  kmsKeyArnSchema,
   type PairTypeSchema,
   pairNameSchema,
   regionSchema,
@@ -43,6 +44,8 @@ const dynamoSourceSchema = z.strictObject({
     .string()
     .regex(/^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[^/]+\/stream\/.+$/, 'must be a DynamoDB stream ARN')
     .optional(),
+  /** The customer managed KMS key an imported table is encrypted with: its readers are granted its use. */
+  kmsKeyArn: kmsKeyArnSchema.optional(),
 });
 
 const dynamoTargetSchema = z.strictObject({
@@ -53,6 +56,8 @@ const dynamoTargetSchema = z.strictObject({
   account: accountSchema.optional(),
   roleArn: roleArnSchema.optional(),
   externalId: externalIdSchema.optional(),
+  /** The customer managed KMS key an imported target table is encrypted with: its writers are granted its use. */
+  kmsKeyArn: kmsKeyArnSchema.optional(),
 });
 
 const attributeListSchema = z.array(z.string().min(1).max(255)).min(1);

@@ -16,10 +16,15 @@ import { RECONCILE_DEFAULTS } from '../config';
 import type { PairMonitoring } from '../constructs/monitoring';
 import { keyAttribute } from '../constructs/names';
 import {
+  addStatements,
+  definedStatements,
   directTargets,
   grantAssumeTargetRoles,
   grantResendAndDeadLetter,
   grantStateTable,
+  KMS_READ_ACTIONS,
+  KMS_WRITE_ACTIONS,
+  kmsStatement,
   PAIR_TAG,
 } from '../constructs/pair-common';
 import type { Reconciler } from '../constructs/reconciler';
@@ -67,10 +72,16 @@ export function dynamoReadStatements(
   scope: Construct,
   sourceTable: dynamodb.ITable,
   targets: readonly DynamoTargetConfig[],
+  sourceKmsKeyArn?: string,
 ): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
   const direct = directTargets(targets);
+  const keys = kmsStatement([sourceKmsKeyArn, ...direct.map((t) => t.kmsKeyArn)], KMS_READ_ACTIONS, 'dynamodb', [
+    stack.region,
+    ...direct.map((t) => t.region),
+  ]);
   return [
+    ...(keys ? [keys] : []),
     new iam.PolicyStatement({ sid: 'ReadSource', actions: TABLE_READ_ACTIONS, resources: [sourceTable.tableArn] }),
     ...(direct.length > 0
       ? [
@@ -145,6 +156,11 @@ export class TablePair extends ReplicationPair {
         parallelizationFactor: 1,
       }),
     });
+    // The stream mapping reads the records with the function's role; under a customer managed key, that decrypts.
+    addStatements(
+      this.capture.role,
+      kmsStatement([pair.source.kmsKeyArn], KMS_READ_ACTIONS, 'dynamodb', [Stack.of(this).region]),
+    );
     Validations.of(this.capture.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
@@ -159,7 +175,7 @@ export class TablePair extends ReplicationPair {
       targets: this.applyTargets,
       environment: { [ENV.SOURCE_TABLE]: pair.source.table, [ENV.FILTER]: filter },
     });
-    this.grantApply(pair.targets);
+    this.grantApply(pair.targets, pair.source.kmsKeyArn);
 
     this.reconciler = props.reconcile
       ? this.createReconciler({
@@ -172,7 +188,7 @@ export class TablePair extends ReplicationPair {
             [ENV.SEGMENTS]: String(props.reconcile.segments ?? RECONCILE_DEFAULTS.segments),
             [ENV.FILTER]: filter,
           },
-          readStatements: dynamoReadStatements(this, this.sourceTable, pair.targets),
+          readStatements: dynamoReadStatements(this, this.sourceTable, pair.targets, pair.source.kmsKeyArn),
         })
       : undefined;
 
@@ -209,7 +225,7 @@ export class TablePair extends ReplicationPair {
   }
 
   /** Least privilege for apply: this pair's targets, state table, source table and queues, nothing else. */
-  private grantApply(targets: readonly DynamoTargetConfig[]): void {
+  private grantApply(targets: readonly DynamoTargetConfig[], sourceKmsKeyArn: string | undefined): void {
     const stack = Stack.of(this);
     const role = this.apply.role;
     // Conditional PutItem and DeleteItem are all apply does on a target (functions/dynamodb/store.ts).
@@ -223,6 +239,17 @@ export class TablePair extends ReplicationPair {
         }),
       );
     }
+    addStatements(
+      role,
+      kmsStatement(
+        direct.map((t) => t.kmsKeyArn),
+        KMS_WRITE_ACTIONS,
+        'dynamodb',
+        direct.map((t) => t.region),
+      ),
+      // Apply reads the source's item when an image was too large for SQS.
+      kmsStatement([sourceKmsKeyArn], KMS_READ_ACTIONS, 'dynamodb', [stack.region]),
+    );
     grantAssumeTargetRoles(role, targets);
     grantStateTable(role, this.stateTable);
     role.addToPrincipalPolicy(
@@ -294,11 +321,13 @@ export const DYNAMODB_PAIR_TYPE = {
   targetRole: {
     applier: 'applyFunction',
     // Conditional PutItem and DeleteItem (apply), and reconcile's reads, on the target table alone.
-    statements: (scope, _pair, target) => [
-      new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', ...TABLE_READ_ACTIONS],
-        resources: [targetTableArn(Stack.of(scope), target)],
-      }),
-    ],
+    statements: (scope, _pair, target) =>
+      definedStatements(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', ...TABLE_READ_ACTIONS],
+          resources: [targetTableArn(Stack.of(scope), target)],
+        }),
+        kmsStatement([target.kmsKeyArn], KMS_WRITE_ACTIONS, 'dynamodb', [target.region]),
+      ),
   },
 } satisfies PairTypeModule<DynamoPairConfig>;

@@ -11,6 +11,7 @@ import {
   commonOptionShape,
   externalIdSchema,
   formatTargetId,
+  kmsKeyArnSchema,
   type PairAt,
   type PairTypeSchema,
   pairNameSchema,
@@ -90,6 +91,8 @@ const s3SourceSchema = z.strictObject({
   bucket: bucketNameSchema,
   /** Create the bucket (`{ versioned: true }`: with versioning); omit to import it by name. */
   create: z.union([z.boolean(), z.strictObject({ versioned: z.boolean().optional() })]).optional(),
+  /** The customer managed KMS key of an imported bucket's SSE-KMS: its readers are granted its use. */
+  kmsKeyArn: kmsKeyArnSchema.optional(),
 });
 
 const s3TargetSchema = z.strictObject({
@@ -102,6 +105,8 @@ const s3TargetSchema = z.strictObject({
   externalId: externalIdSchema.optional(),
   /** Storage class of the copies. */
   storageClass: z.enum(S3_STORAGE_CLASSES).optional(),
+  /** The customer managed KMS key of an imported target bucket's default SSE-KMS: its writers are granted its use. */
+  kmsKeyArn: kmsKeyArnSchema.optional(),
 });
 
 /** The schema of an S3 pair (`type: "s3"`), one member of the config's union of pair types. */

@@ -18,11 +18,16 @@ import type { ReconcileConfig } from '../config';
 import { AccessLogsBucket } from '../constructs/access-logs-bucket';
 import type { PairMonitoring } from '../constructs/monitoring';
 import {
+  addStatements,
   CAPTURE_TIMEOUT,
+  definedStatements,
   directTargets,
   grantAssumeTargetRoles,
   grantResendAndDeadLetter,
   grantStateTable,
+  KMS_READ_ACTIONS,
+  KMS_WRITE_ACTIONS,
+  kmsStatement,
   PAIR_TAG,
 } from '../constructs/pair-common';
 import type { Reconciler } from '../constructs/reconciler';
@@ -322,6 +327,20 @@ export class BucketPair extends ReplicationPair {
       actions: [...TARGET_ROLE_SOURCE_ACTIONS],
       resources: [objectsArn(Stack.of(this), pair.source.bucket, prefix)],
     });
+    if (pair.source.kmsKeyArn !== undefined) {
+      const keyStatement = JSON.stringify({
+        Sid: 'ReplicatorTargetRolesDecrypt',
+        Effect: 'Allow',
+        Principal: { AWS: roles },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+      });
+      Annotations.of(this).addWarningV2(
+        'replicator:source-key-cross-account',
+        `pair ${pair.name}: copies to targets in other accounts read the source's objects as the target role(s), so the key policy of ${pair.source.kmsKeyArn} must let them decrypt, or every such copy fails with AccessDenied; add to it: ${keyStatement}`,
+      );
+    }
     if (pair.source.create) {
       this.sourceBucket.addToResourcePolicy(statement);
       return;
@@ -415,6 +434,17 @@ export class BucketPair extends ReplicationPair {
         }),
       );
     }
+    addStatements(
+      role,
+      // Copies are sent to each target's region; S3 there reads the source's objects.
+      kmsStatement([pair.source.kmsKeyArn], KMS_READ_ACTIONS, 's3', [stack.region, ...targets.map((t) => t.region)]),
+      kmsStatement(
+        direct.map((t) => t.kmsKeyArn),
+        KMS_WRITE_ACTIONS,
+        's3',
+        direct.map((t) => t.region),
+      ),
+    );
     grantAssumeTargetRoles(role, targets);
     grantStateTable(role, this.stateTable);
     grantResendAndDeadLetter(role, this.queues);
@@ -483,7 +513,7 @@ export const S3_PAIR_TYPE = {
       const prefix = pair.prefix ?? '';
       const prefixCondition = listPrefixCondition(prefix);
       acknowledgeObjectGrants(scope, [target.bucket, pair.source.bucket], prefix);
-      return [
+      return definedStatements(
         new iam.PolicyStatement({
           actions: [...TARGET_OBJECT_ACTIONS],
           resources: [objectsArn(stack, target.bucket, prefix)],
@@ -497,7 +527,10 @@ export const S3_PAIR_TYPE = {
           actions: [...TARGET_ROLE_SOURCE_ACTIONS],
           resources: [objectsArn(stack, pair.source.bucket, prefix)],
         }),
-      ];
+        kmsStatement([target.kmsKeyArn], KMS_WRITE_ACTIONS, 's3', [target.region]),
+        // The copy source's key is the source account's: its key policy must let this role decrypt too.
+        kmsStatement([pair.source.kmsKeyArn], KMS_READ_ACTIONS, 's3', [target.region]),
+      );
     },
   },
 } satisfies PairTypeModule<S3PairConfig>;

@@ -3,38 +3,21 @@
  * the synthesized templates' identity, resource, key and trust policies (evaluate.ts), for the README's configs
  * and those with cross-account targets. Any implicit or explicit deny fails with the call and what is missing.
  */
-import type { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import type { ReplicationConfig, ReplicationConfigInput } from '../../lib/config';
-import { build, DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG } from '../infra/helpers';
+import type { ReplicationConfigInput } from '../../lib/config';
+import { DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG } from '../infra/helpers';
 import { denied, describeDenials, evaluate } from './evaluate';
 import { serviceCalls } from './service-calls';
+import { SYNTH_ACCOUNT, synthesizedDeployment } from './synthesized';
 import { targetRoleCalls } from './target-role-calls';
 import { type DeployedTemplate, iamModel } from './template-model';
 
-const ACCOUNT = '123456789012';
+const ACCOUNT = SYNTH_ACCOUNT;
+const deployment = synthesizedDeployment;
 
 /** The deployment of a config as the evaluator reads it: every stack's template, account and region. */
 async function deployed(config: ReplicationConfigInput): Promise<DeployedTemplate[]> {
   return (await deployment(config)).stacks;
-}
-
-/** The validated config, its stacks as the evaluator reads them, and the synth warnings. */
-async function deployment(
-  config: ReplicationConfigInput,
-): Promise<{ config: ReplicationConfig; stacks: DeployedTemplate[]; warnings: string[] }> {
-  const built = await build(config);
-  const assembly = (built.source.node.root as App).synth();
-  const stacks = assembly.stacks.map((s) => ({
-    stackName: s.stackName,
-    account: /^\d{12}$/.test(s.environment.account) ? s.environment.account : ACCOUNT,
-    region: s.environment.region,
-    template: s.template,
-  }));
-  const warnings = assembly.stacks.flatMap((s) =>
-    s.messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data)),
-  );
-  return { config: built.config, stacks, warnings };
 }
 
 const CONFIGS: Record<string, ReplicationConfigInput> = {

@@ -133,6 +133,22 @@ describe('preflight of imported source tables', () => {
     );
   });
 
+  it('fails for a table encrypted with a KMS key the config does not name, and passes once it does', async () => {
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const describeTable = described({
+      streamArn: STREAM,
+      streamViewType: 'NEW_AND_OLD_IMAGES',
+      streamEnabled: true,
+      kmsKeyArn: key,
+    });
+    await expect(build(IMPORTED, { describeTable })).rejects.toThrow(
+      `Preflight failed for pair "legacy": source table "legacy-orders" in us-east-1: it is encrypted with the KMS key ${key}, which Replicator's functions must be granted; set pairs[0].source.kmsKeyArn to "${key}" (given nothing)`,
+    );
+    const named = structuredClone(IMPORTED) as { pairs: { source: Record<string, unknown> }[] };
+    named.pairs[0]!.source.kmsKeyArn = key;
+    await expect(build(named as typeof IMPORTED, { describeTable })).resolves.toBeDefined();
+  });
+
   it('fails with a PreflightError when DescribeTable fails', async () => {
     const describeTable: DescribeTableFn = async () => {
       const err = new Error('Requested resource not found');

@@ -115,6 +115,53 @@ export const MIXED_CONFIG: ReplicationConfigInput = {
 };
 
 /** A new App that skips bundling (infra unit tests). */
+const kmsKey = (region: string, id: string, account = '123456789012') => `arn:aws:kms:${region}:${account}:key/${id}`;
+/** The keys of {@link KMS_CONFIG}'s imported tables and buckets. */
+export const KMS_KEYS = {
+  SOURCE_TABLE_KEY: kmsKey('us-east-1', 'source-table'),
+  TARGET_TABLE_KEY: kmsKey('eu-west-1', 'target-table'),
+  SOURCE_BUCKET_KEY: kmsKey('us-east-1', 'source-bucket'),
+  TARGET_BUCKET_KEY: kmsKey('eu-west-1', 'target-bucket'),
+  PARTNER_BUCKET_KEY: kmsKey('ap-northeast-1', 'partner-bucket', '210987654321'),
+};
+const { SOURCE_TABLE_KEY, TARGET_TABLE_KEY, SOURCE_BUCKET_KEY, TARGET_BUCKET_KEY, PARTNER_BUCKET_KEY } = KMS_KEYS;
+
+/** Imported tables and buckets encrypted with customer managed keys, one target in another account. */
+export const KMS_CONFIG: ReplicationConfigInput = {
+  sourceRegion: 'us-east-1',
+  account: '123456789012',
+  reconcile: { schedule: 'rate(6 hours)', repair: true },
+  pairs: [
+    {
+      name: 'orders',
+      type: 'dynamodb',
+      source: {
+        table: 'orders',
+        streamArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-01-01T00:00:00.000',
+        kmsKeyArn: SOURCE_TABLE_KEY,
+      },
+      targets: [{ region: 'eu-west-1', table: 'orders', kmsKeyArn: TARGET_TABLE_KEY }],
+    },
+    {
+      name: 'datasets',
+      type: 's3',
+      prefix: 'datasets/',
+      source: { bucket: 'training-data', kmsKeyArn: SOURCE_BUCKET_KEY },
+      targets: [
+        { region: 'eu-west-1', bucket: 'training-data-eu', kmsKeyArn: TARGET_BUCKET_KEY },
+        {
+          region: 'ap-northeast-1',
+          bucket: 'partner-data',
+          account: '210987654321',
+          roleArn: 'arn:aws:iam::210987654321:role/replicator-writer',
+          externalId: 'ext-id',
+          kmsKeyArn: PARTNER_BUCKET_KEY,
+        },
+      ],
+    },
+  ],
+};
+
 export function testApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 }

@@ -3,7 +3,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import type { ReplicationConfigInput } from '../../lib/config';
-import { build, DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG } from './helpers';
+import { build, DATASETS_CONFIG, KMS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG } from './helpers';
 
 const configs: [string, ReplicationConfigInput][] = [
   ['the example config', ORDERS_CONFIG],
@@ -14,6 +14,7 @@ const configs: [string, ReplicationConfigInput][] = [
     'scheduled reconcilers, one with a cross-account target',
     { ...TWO_PAIRS_CONFIG, reconcile: { schedule: 'rate(6 hours)', repair: true } },
   ],
+  ['imported tables and buckets with KMS keys, reconciled', KMS_CONFIG],
   [
     'S3 pairs with scheduled reconcilers, one with a cross-account target',
     { ...DATASETS_CONFIG, reconcile: { schedule: 'rate(6 hours)', repair: true } },
