@@ -21,7 +21,7 @@ import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } fr
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type CountingProxy, startCountingProxy } from '../../../src/local/counting-proxy';
 import { type DeployedApp, deployApp } from '../../../src/local/deploy';
-import { type MotoServer, startMoto } from '../../../src/local/moto';
+import { LOCAL_ACCOUNT, type MotoServer, startMoto } from '../../../src/local/moto';
 import { type EmfRecord, LocalRuntime } from '../../../src/local/runtime';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -126,7 +126,12 @@ afterAll(async () => {
 describe('LocalRuntime on moto', () => {
   it('reads the deployed stacks from the cloud assembly', () => {
     expect(app.stacks).toEqual([
-      { stackName: STACK, region: REGION, templatePath: join(app.assemblyDir, `${STACK}.template.json`) },
+      {
+        stackName: STACK,
+        region: REGION,
+        templatePath: join(app.assemblyDir, `${STACK}.template.json`),
+        account: LOCAL_ACCOUNT,
+      },
     ]);
   });
 
