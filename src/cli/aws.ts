@@ -3,11 +3,11 @@
  * `--endpoint` points the clients elsewhere (the local cloud).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { ClientTarget } from '../../functions/contract';
-import { inMotoAccount } from '../local/moto';
+import { inMotoAccount, motoS3Client } from '../local/moto';
 
 /** Where the CLI's clients go. */
 export interface ClientOptions {
@@ -99,13 +99,5 @@ export function localDynamo(endpoint: string, region: string, account?: string):
  * moto's default account or in `account`.
  */
 export function localS3(endpoint: string, region: string, account?: string): S3Client {
-  return inMotoAccount(
-    new S3Client({
-      region,
-      endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    }),
-    account,
-  );
+  return motoS3Client(endpoint, region, account);
 }

@@ -5,11 +5,13 @@
  * region comes from the request signature), accepts any credentials and uses account 123456789012. We only
  * ever talk to a server we started ourselves: another process's `/moto-api/reset` would wipe a shared one.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 
 /** The account moto uses for every request, whatever the credentials. */
 export const LOCAL_ACCOUNT = '123456789012';
@@ -44,6 +46,22 @@ export function inMotoAccount<C>(client: C, account: string | undefined): C {
     { step: 'build', name: 'motoAccount' },
   );
   return client;
+}
+
+/**
+ * An S3 client for moto at `endpoint` with test credentials, in its default account or in `account`:
+ * path-style addressing, as `bucket.localhost` does not resolve.
+ */
+export function motoS3Client(endpoint: string, region: string, account?: string): S3Client {
+  return inMotoAccount(
+    new S3Client({
+      region,
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
+    account,
+  );
 }
 
 /** How long to wait for a freshly spawned moto_server to answer. */

@@ -15,7 +15,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type AlarmInfo, type LocalAlarms, startLocalAlarms } from './alarms';
@@ -32,7 +32,7 @@ import {
 } from './discovery';
 import { type EmfRecord, parseEmfLine, putEmfMetrics } from './emf';
 import { FunctionPool, type InvocationOutcome } from './function-pool';
-import { inMotoAccount, LOCAL_ACCOUNT, motoDetachesEventSourceMappings } from './moto';
+import { inMotoAccount, LOCAL_ACCOUNT, motoDetachesEventSourceMappings, motoS3Client } from './moto';
 import { DynamoDbStreamPoller, type Poller, queueUrlOf, SqsPoller } from './pollers';
 import { applyBucketNotifications, applyBucketVersioning, describeNotificationConfiguration } from './s3-buckets';
 
@@ -355,15 +355,7 @@ export class LocalRuntime {
     const key = `S3Client|${region}|${endpoint}|${account ?? ''}`;
     let client = this.clientCache.get(key) as S3Client | undefined;
     if (client === undefined) {
-      client = inMotoAccount(
-        new S3Client({
-          region,
-          endpoint,
-          forcePathStyle: true,
-          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-        }),
-        account,
-      );
+      client = motoS3Client(endpoint, region, account);
       this.clientCache.set(key, client);
     }
     return client;
