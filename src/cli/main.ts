@@ -2,21 +2,18 @@
  * The `replicator` CLI: `local`, `status`, `redrive`, `backfill`, `reconcile`. Every command takes `--config`, `--region` and
  * `--endpoint` and uses the normal AWS credential chain.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { mismatchedOf } from '../../functions/engine/reconcile-run';
-import {
-  ConfigError,
-  loadConfigFile,
-  type PairConfig,
-  RECONCILE_DEFAULTS,
-  type ReplicationConfig,
-} from '../../lib/config';
+import { loadConfigFile, type PairConfig, RECONCILE_DEFAULTS, type ReplicationConfig } from '../../lib/config';
+import { DeployError } from '../local/deploy';
 import { startMoto } from '../local/moto';
 import { clientConfig } from './aws';
 import { runDemo } from './demo';
+import { CliError, type ErrorContext, EXIT, explain } from './errors';
 import { LocalCloudError, PROJECT_DIR, startLocalCloud } from './local-cloud';
 import { pairStatus, redrive } from './operations';
 import { driverOf } from './pair-types/registry';
@@ -47,20 +44,53 @@ function findPair(cfg: ReplicationConfig, name: string): PairConfig {
   return pair;
 }
 
+/** `--endpoint`: a URL with its scheme (a bare `host:port` would be taken for something else by the SDK). */
+function endpointUrl(v: string): string {
+  if (!/^https?:\/\/[^/\s]+/.test(v)) {
+    throw new InvalidArgumentError(
+      `--endpoint must be a URL with its scheme, e.g. http://localhost:5000 (given "${v}")`,
+    );
+  }
+  return v;
+}
+
 function common(cmd: Command): Command {
   return cmd
     .option('--config <path>', 'replication config file', 'replication.config.json')
     .option('--region <region>', 'region of the source stack (default: the config’s sourceRegion)')
-    .option('--endpoint <url>', 'AWS endpoint override (e.g. a local moto_server)');
+    .option('--endpoint <url>', 'AWS endpoint override (e.g. a local moto_server)', endpointUrl)
+    .option('--debug', 'on an error, print its stack trace too');
+}
+
+/** What the command being run was given, for the error messages (set before each action). */
+let context: ErrorContext = {};
+
+/** The config of `--config`; the region a command works in (`--region`, else its sourceRegion) joins the context. */
+function loadConfig(o: CommonOptions): ReplicationConfig {
+  const cfg = loadConfigFile(o.config);
+  context = { ...context, region: o.region ?? cfg.sourceRegion };
+  return cfg;
 }
 
 /** Builds the CLI program (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('replicator')
     .description('Cross-region replication for DynamoDB tables and S3 buckets')
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .exitOverride()
+    // Errors are printed once, by main(), as one line and a hint.
+    .configureOutput({ outputError: () => undefined })
+    .showSuggestionAfterError()
+    .hook('preAction', (_, action) => {
+      const o = action.opts() as Partial<CommonOptions>;
+      context = { ...context, endpoint: o.endpoint, region: o.region, pair: action.args[0] };
+    });
 
   common(program.command('local'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx replicator local --demo            # deploy to a new moto, write a workload, verify, exit\n  npx replicator local                   # deploy and keep replicating until Ctrl-C\n  npx replicator local --endpoint http://localhost:5000 --config my.json',
+    )
     .description('start moto (or use --endpoint), deploy the app to it and run the local runtime until stopped')
     .option('--demo', 'write a sample workload, verify every target, print a summary and exit')
     .option('--ops <n>', 'demo: writes per pair', positiveInt('--ops'), 1000)
@@ -89,14 +119,20 @@ export function buildProgram(): Command {
           const result = await runDemo(cloud, { ops: o.ops, rate: o.rate, timeoutMs: o.timeout * 1000 });
           await stop(result.converged ? 0 : 1);
         } catch (err) {
-          console.error(`demo failed: ${(err as Error).stack ?? err}`);
-          await stop(1);
+          const failure = explain(err, context);
+          console.error(`error: the demo failed: ${failure.message}`);
+          if (failure.hint) console.error(`hint: ${failure.hint}`);
+          await stop(failure.exitCode);
         }
       },
     );
 
   program
     .command('moto')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx replicator moto --port 5000        # then: npx replicator local --endpoint http://localhost:5000',
+    )
     .description(
       "start a moto_server with Replicator's hook (moto's own event source mappings kept away, so the local " +
         'runtime is the only consumer of streams and queues), for `replicator local --endpoint`; runs until stopped',
@@ -114,16 +150,21 @@ export function buildProgram(): Command {
     });
 
   common(program.command('status'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx replicator status\n  npx replicator status --json --region us-east-1\n  npx replicator status --endpoint http://localhost:5000   # the local cloud',
+    )
     .description(
       'per pair and target: queue and DLQ depth, capture failures, items replicated and lag in the last hour, ' +
         'and the last reconcile run (time, consistency, mismatched and repaired items)',
     )
     .option('--json', 'print JSON')
     .action(async (o: CommonOptions & { json?: boolean }) => {
-      const cfg = loadConfigFile(o.config);
+      const cfg = loadConfig(o);
       const status = await pairStatus(cfg, { region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint });
       if (o.json) {
         console.log(JSON.stringify(status, null, 2));
+        if (status.some((x) => !x.deployed)) process.exitCode = EXIT.NOT_DEPLOYED;
         return;
       }
       const time = (isoTime: string) => isoTime.replace(/\.\d{3}Z$/, 'Z');
@@ -187,13 +228,15 @@ export function buildProgram(): Command {
       );
       for (const n of notes) console.log(n);
       for (const p of problems) console.error(p);
+      if (status.some((x) => !x.deployed)) process.exitCode = EXIT.NOT_DEPLOYED;
     });
 
   common(program.command('redrive'))
+    .addHelpText('after', '\nExamples:\n  npx replicator redrive orders')
     .description("move a pair's dead letters back to its queue (each keeps the target it failed on)")
     .argument('<pair>', 'pair name')
     .action(async (pair: string, o: CommonOptions) => {
-      const cfg = loadConfigFile(o.config);
+      const cfg = loadConfig(o);
       findPair(cfg, pair);
       const r = await redrive(pair, { region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint }, (l) =>
         console.log(l),
@@ -202,12 +245,16 @@ export function buildProgram(): Command {
     });
 
   common(program.command('backfill'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx replicator backfill orders\n  npx replicator backfill orders --restart --segments 8',
+    )
     .description("copy a pair's existing source items through the apply path (resumable)")
     .argument('<pair>', 'pair name')
     .option('--segments <n>', 'parallel scan segments', positiveInt('--segments'), 4)
     .option('--restart', 'ignore the checkpoints of an earlier run')
     .action(async (name: string, o: CommonOptions & { segments: number; restart?: boolean }) => {
-      const cfg = loadConfigFile(o.config);
+      const cfg = loadConfig(o);
       const pair = findPair(cfg, name);
       const client = clientConfig({ region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint });
       const tty = process.stdout.isTTY;
@@ -224,10 +271,14 @@ export function buildProgram(): Command {
     });
 
   common(program.command('reconcile'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx replicator reconcile orders                       # report only; exit 1 if anything differs\n  npx replicator reconcile orders --repair --json\n  npx replicator reconcile datasets --repair --delete-extra',
+    )
     .description(
       "compare a pair's source with its targets now (missing, extra, different items), optionally repair, " +
-        'publish the metrics and print the report. Runs in this process with your credentials for every ' +
-        "region: a target's role is not assumed.",
+        'publish the metrics and print the report. Runs in this process with your credentials, assuming a ' +
+        "target's role where it has one (the role must trust you: the config's operators).",
     )
     .argument('<pair>', 'pair name')
     .option('--repair', "re-enqueue the source's state of what differs through the pair's queue")
@@ -257,7 +308,7 @@ export function buildProgram(): Command {
           readRate?: number;
         },
       ) => {
-        const cfg = loadConfigFile(o.config);
+        const cfg = loadConfig(o);
         const pair = findPair(cfg, name);
         if (o.deleteExtra && !o.repair) throw new InvalidArgumentError('--delete-extra needs --repair');
         // Progress goes to stderr, so --json output stays clean.
@@ -281,17 +332,36 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI. */
+/** The version in package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(resolve(PROJECT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Runs the CLI; on an error prints its line and hint (and with --debug its stack) and exits with its code. */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  context = { command: argv.slice(2).find((a) => !a.startsWith('-')) };
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof InvalidArgumentError || err instanceof LocalCloudError) {
-      console.error(err.message);
-    } else {
+    // --help and --version end the parse with a CommanderError that is no error.
+    if (err instanceof CommanderError && err.exitCode === 0) process.exit(0);
+    const failure =
+      err instanceof LocalCloudError
+        ? new CliError(err.message, EXIT.UNREACHABLE)
+        : err instanceof DeployError
+          ? new CliError(
+              `\`${err.command}\` failed against the local cloud (exit code ${err.exitCode})`,
+              EXIT.INTERNAL,
+              'run `npx replicator local --verbose` to see its output',
+            )
+          : explain(err, context);
+    console.error(`error: ${failure.message}`);
+    if (failure.hint) console.error(`hint: ${failure.hint}`);
+    if (argv.includes('--debug')) {
       console.error((err as Error).stack ?? String(err));
+      if (err instanceof DeployError) console.error(err.outputTail);
     }
-    process.exit(1);
+    process.exit(failure.exitCode);
   }
 }
 
