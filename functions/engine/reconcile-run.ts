@@ -153,6 +153,8 @@ export interface RunReport {
   readonly repaired: number;
   /** matched / checked over all targets (1 when nothing was checked). */
   readonly consistencyRatio: number;
+  /** Who ran it: `schedule` (the deployed function; also when absent) or `cli` (`replicator reconcile`). */
+  readonly trigger?: 'schedule' | 'cli';
 }
 
 const ratio = (matched: number, checked: number) => (checked === 0 ? 1 : matched / checked);

@@ -179,7 +179,11 @@ export function buildProgram(): Command {
         }
         const run = s.lastReconcile;
         // Without a readable report, an error means the report (or checkpoint) is there but corrupt.
-        let last = run ? time(run.finishedAt ?? run.startedAt) : s.reconcileErrors.length > 0 ? 'unreadable' : 'never';
+        let last = run
+          ? `${time(run.finishedAt ?? run.startedAt)}${run.trigger === 'cli' ? ' (on demand)' : ''}`
+          : s.reconcileErrors.length > 0
+            ? 'unreadable'
+            : 'never';
         const running = s.reconcileInProgress;
         if (running) {
           last += ' (run in progress)';
@@ -199,7 +203,7 @@ export function buildProgram(): Command {
             s.captureFailures,
             t.backlogAgeMs === null ? '-' : `${t.backlogEnvelopes} re-sent, oldest ${ms(t.backlogAgeMs)}`,
             t.replicatedLastHour,
-            t.lagP99Ms === null ? '-' : `${ms(t.lagP99Ms)}${t.lagStatistic === 'p99' ? '' : ' (max)'}`,
+            t.lagMs === null ? '-' : `${ms(t.lagMs)} ${t.lagStatistic === 'p99' ? 'p99' : 'max'}`,
             last,
             r ? percent(r.consistencyRatio) : '-',
             r ? mismatchedOf(r) : '-',
@@ -217,7 +221,7 @@ export function buildProgram(): Command {
             'capture failures',
             'waiting for a retry (20 min)',
             'replicated (1 h)',
-            'lag p99 (1 h)',
+            'lag (1 h, p99 or max)',
             'last reconcile',
             'consistency',
             'mismatched',

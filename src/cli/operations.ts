@@ -37,6 +37,8 @@ export interface ReconcileSummary {
   /** matched / checked (1 when nothing was checked). */
   readonly consistencyRatio: number;
   readonly complete: boolean;
+  /** Who ran it: the schedule (the deployed function) or `replicator reconcile` on demand. */
+  readonly trigger: 'schedule' | 'cli';
 }
 
 /** One target's numbers in a pair's last finished reconcile run. */
@@ -67,8 +69,9 @@ export interface TargetStatus {
   readonly backlogAgeMs: number | null;
   /** Envelopes re-sent for a retry on this target in the past 20 minutes. */
   readonly backlogEnvelopes: number;
-  readonly lagP99Ms: number | null;
-  /** What lagP99Ms is: the p99, or the Maximum where the endpoint computes no percentiles (moto). */
+  /** ReplicationLatency over the last hour, ms, as `lagStatistic` says. */
+  readonly lagMs: number | null;
+  /** What lagMs is: the p99, or the Maximum where the endpoint computes no percentiles (moto). */
   readonly lagStatistic: LagStatistic;
   /** This target in the last finished run; null if never run or the run did not cover it. */
   readonly lastReconcile: TargetReconcileSummary | null;
@@ -164,6 +167,7 @@ function summarize(r: RunReport): ReconcileSummary {
     repaired: r.repaired,
     consistencyRatio: r.consistencyRatio,
     complete: r.complete,
+    trigger: r.trigger ?? 'schedule',
   };
 }
 
@@ -363,7 +367,7 @@ export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Prom
             replicatedLastHour: m.items,
             backlogAgeMs: backlog.ageMs,
             backlogEnvelopes: backlog.envelopes,
-            lagP99Ms: m.p99,
+            lagMs: m.p99,
             lagStatistic: m.lagStatistic,
             lastReconcile: last ? summarizeTarget(last) : null,
           };

@@ -8,10 +8,12 @@
  * is kept in memory (not in the pair's state table), so an on-demand run never disturbs a scheduled one.
  */
 import { CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { METRICS, METRICS_NAMESPACE, pairResourceNames, RECONCILE_METRICS } from '../../functions/contract';
 import type { CheckpointStore, ReconcileCheckpoint } from '../../functions/engine/checkpoint';
 import { type RunReport, reconcileMetricValues } from '../../functions/engine/reconcile-run';
+import { DynamoReportStore } from '../../functions/engine/state-table';
 import { type PairConfig, RECONCILE_DEFAULTS } from '../../lib/config';
 import { clientConfig } from './aws';
 import { driverOf } from './pair-types/registry';
@@ -39,6 +41,8 @@ export interface ReconcilePairOptions {
   readonly sliceMs?: number;
   /** Publish the run's metrics to CloudWatch. @default true */
   readonly publishMetrics?: boolean;
+  /** Keep the run's report in the pair's state table, where `status` reads it. @default true */
+  readonly saveReport?: boolean;
   /** Called after every checked page with the items checked so far (over all targets). */
   readonly onProgress?: (checked: number) => void;
 }
@@ -104,7 +108,13 @@ export async function reconcilePair(o: ReconcilePairOptions): Promise<ReconcileP
     report = r.report;
     if (r.complete) break;
   }
+  report = { ...report, trigger: 'cli' };
   const metricsPublished = o.publishMetrics === false ? 0 : await publishMetrics(report, sourceClient);
+  // Kept where the scheduled runs keep theirs, so `status` shows the last run whoever ran it.
+  if (o.saveReport !== false) {
+    const dynamo = new DynamoDBClient(clientConfig(sourceClient));
+    await new DynamoReportStore(dynamo, pairResourceNames(pair.name).stateTable).saveLatest(report);
+  }
   return { report, slices, metricsPublished, unrepaired: Math.max(0, report.mismatched - report.repaired) };
 }
 

@@ -166,6 +166,11 @@ describe('reconcile on the local cloud', () => {
     expect(clean.report.mismatched).toBe(0);
     expect(clean.report.consistencyRatio).toBe(1);
     expect(exitCodeOf(clean)).toBe(0);
+    // An on-demand run keeps its report where the scheduled ones do: status shows it.
+    const afterCli = (await pairStatus(cloud.config, { region: 'us-east-1', endpoint: cloud.endpoint })).find(
+      (p) => p.pair === 'e2e-rec',
+    );
+    expect(afterCli?.deployed && afterCli.lastReconcile).toMatchObject({ trigger: 'cli', checked: 30, mismatched: 0 });
 
     const mismatched = await readMetric('ReconcileMismatched', 'Sum');
     const repairedSum = await readMetric('ReconcileRepaired', 'Sum');
@@ -257,7 +262,12 @@ describe('reconcile on the local cloud', () => {
 
     const status = await pairStatus(cloud.config, { region: 'us-east-1', endpoint: cloud.endpoint });
     const s3Status = status.find((p) => p.pair === 'e2e-rec-s3');
-    expect(s3Status?.deployed && s3Status.lastReconcile).toMatchObject({ mismatched: 4, repaired: 4, complete: true });
+    expect(s3Status?.deployed && s3Status.lastReconcile).toMatchObject({
+      mismatched: 4,
+      repaired: 4,
+      complete: true,
+      trigger: 'schedule',
+    });
 
     await nextMinuteAfter(Date.now());
     const clean = await reconcilePair({ pair: s3Pair, sourceRegion: 'us-east-1', endpoint: cloud.endpoint });

@@ -158,7 +158,7 @@ describe('pairStatus', () => {
     expect(pair.reconcileErrors).toEqual([]);
     expect(pair.targets.map((t) => t.lastReconcile)).toEqual([null, null]);
     expect(pair.queueDepth).toBe(5);
-    expect(pair.targets[0]).toMatchObject({ target: EU, replicatedLastHour: 120, lagP99Ms: 850, lagStatistic: 'p99' });
+    expect(pair.targets[0]).toMatchObject({ target: EU, replicatedLastHour: 120, lagMs: 850, lagStatistic: 'p99' });
     // Nothing was re-sent: nothing waits for a retry.
     expect(pair.targets[0]).toMatchObject({ backlogAgeMs: null, backlogEnvelopes: 0 });
   });
@@ -200,7 +200,7 @@ describe('pairStatus', () => {
       };
     });
     const pair = deployed((await pairStatus(cfg, opts))[0]);
-    expect(pair.targets[0]).toMatchObject({ replicatedLastHour: 7, lagP99Ms: 1200, lagStatistic: 'Maximum' });
+    expect(pair.targets[0]).toMatchObject({ replicatedLastHour: 7, lagMs: 1200, lagStatistic: 'Maximum' });
   });
 
   it('does not hide other metric errors behind the fallback', async () => {
@@ -237,6 +237,7 @@ describe('pairStatus', () => {
       repaired: 3,
       consistencyRatio: 0.985,
       complete: true,
+      trigger: 'schedule',
     });
     expect(pair.reconcileInProgress).toBeNull();
     expect(pair.targets.map((t) => [t.target, t.lastReconcile])).toEqual([
@@ -344,7 +345,7 @@ describe('replicator status', () => {
     await run();
     const table = out.join('\n');
     expect(table).toMatch(/last reconcile\s+consistency\s+mismatched\s+repaired/);
-    expect(table).toMatch(/orders\s+eu-west-1\/orders\s+5\s+5\s+5\s+-\s+120\s+850 ms\s+never\s+-\s+-\s+-/);
+    expect(table).toMatch(/orders\s+eu-west-1\/orders\s+5\s+5\s+5\s+-\s+120\s+850 ms p99\s+never\s+-\s+-\s+-/);
   });
 
   it('shows the last run time, consistency and counts per target', async () => {
