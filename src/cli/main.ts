@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { pairResourceNames } from '../../functions/contract';
 import { mismatchedOf } from '../../functions/engine/reconcile-run';
 import { loadConfigFile, type PairConfig, RECONCILE_DEFAULTS, type ReplicationConfig } from '../../lib/config';
 import { DeployError } from '../local/deploy';
@@ -236,16 +237,49 @@ export function buildProgram(): Command {
     });
 
   common(program.command('redrive'))
-    .addHelpText('after', '\nExamples:\n  npx replicator redrive orders')
-    .description("move a pair's dead letters back to its queue (each keeps the target it failed on)")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx replicator redrive orders --dry-run   # what failed where, and why; moves nothing\n  npx replicator redrive orders',
+    )
+    .description(
+      "move a pair's dead letters back to its queue (each keeps the target it failed on), grouped by target " +
+        'and reason with counts, oldest and newest',
+    )
     .argument('<pair>', 'pair name')
-    .action(async (pair: string, o: CommonOptions) => {
+    .option('--dry-run', 'only show the dead letters, grouped; leave them in the DLQ')
+    .option('--json', 'print the groups as JSON')
+    .action(async (pair: string, o: CommonOptions & { dryRun?: boolean; json?: boolean }) => {
       const cfg = loadConfig(o);
       findPair(cfg, pair);
-      const r = await redrive(pair, { region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint }, (l) =>
-        console.log(l),
+      const tty = process.stderr.isTTY;
+      const r = await redrive(
+        pair,
+        { region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint },
+        {
+          dryRun: o.dryRun,
+          onProgress: (seen) => (tty ? process.stderr.write(`\rread ${seen} dead letter(s)`) : undefined),
+        },
       );
-      console.log(`redrove ${r.moved} message(s) of ${pair}; reasons: ${JSON.stringify(r.reasons)}`);
+      if (tty) process.stderr.write('\n');
+      if (o.json) {
+        console.log(JSON.stringify(r, null, 2));
+        return;
+      }
+      if (r.groups.length > 0) {
+        const at = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z');
+        console.log(
+          renderTable(
+            ['target', 'reason', 'count', 'oldest', 'newest', 'example'],
+            r.groups.map((g) => [g.target, g.reason, g.count, at(g.oldest), at(g.newest), g.example]),
+          ),
+        );
+      }
+      const queue = pairResourceNames(pair).queue;
+      console.log(
+        o.dryRun
+          ? `${r.seen} dead letter(s) of ${pair}; nothing moved (--dry-run): run without it to move them back to ${queue}`
+          : `moved ${r.moved} of ${r.seen} dead letter(s) of ${pair} back to ${queue}`,
+      );
     });
 
   common(program.command('backfill'))

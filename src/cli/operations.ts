@@ -5,6 +5,7 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, GetItemCommand, type GetItemCommandOutput } from '@aws-sdk/client-dynamodb';
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type MessageAttributeValue,
   ReceiveMessageCommand,
@@ -388,37 +389,64 @@ export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Prom
   );
 }
 
-/** What a redrive moved. */
+/** Dead letters that failed on one target for one reason. */
+export interface DeadLetterGroup {
+  /** The target a letter failed on (`rep-target`), or `all targets`. */
+  readonly target: string;
+  /** The error's name (`rep-error-name`), else `unknown`. */
+  readonly reason: string;
+  readonly count: number;
+  /** When the oldest and the newest of them were dead-lettered (ISO 8601). */
+  readonly oldest: string;
+  readonly newest: string;
+  /** The `rep-error` line of one of them: what failed and what it said. */
+  readonly example: string;
+}
+
+/** What a redrive moved (or, with `dryRun`, found). */
 export interface RedriveResult {
+  /** Messages moved back to the pair queue; 0 with `dryRun`. */
   readonly moved: number;
-  readonly reasons: Record<string, number>;
+  /** Messages read from the DLQ. */
+  readonly seen: number;
+  /** What they failed on and why, most frequent first. */
+  readonly groups: DeadLetterGroup[];
+}
+
+/** Options of {@link redrive}. */
+export interface RedriveOptions {
+  /** Only read and group the dead letters; move nothing. */
+  readonly dryRun?: boolean;
+  /** Called after each batch with the messages read so far. */
+  readonly onProgress?: (seen: number) => void;
 }
 
 /**
  * Moves every message of a pair's DLQ back to its queue, keeping the target a message was meant for and
- * resetting its attempts; the reasons are counted so the operator sees what failed.
+ * resetting its attempts, and groups them by target and reason (with counts, oldest and newest) so the
+ * operator sees what failed. With `dryRun` it only reads them: each is made visible again at once.
  */
-export async function redrive(
-  pair: string,
-  o: ClientOptions,
-  log: (l: string) => void = () => undefined,
-): Promise<RedriveResult> {
+export async function redrive(pair: string, o: ClientOptions, options: RedriveOptions = {}): Promise<RedriveResult> {
   const sqs = new SQSClient(clientConfig(o));
   const names = pairResourceNames(pair);
   const dlq = await queueDepth(sqs, names.deadLetterQueue);
-  const queue = await queueDepth(sqs, names.queue);
-  const result: RedriveResult = { moved: 0, reasons: {} };
+  const queue = options.dryRun ? undefined : await queueDepth(sqs, names.queue);
+  const groups = new Map<string, { -readonly [K in keyof DeadLetterGroup]: DeadLetterGroup[K] }>();
+  const held: string[] = [];
+  let moved = 0;
+  let seen = 0;
   // Only what was there at the start: a message that fails again comes back to the DLQ while we run, and
-  // moving it again would loop.
+  // moving it again would loop. A dry run holds what it read out of sight until it has read everything.
   const limit = dlq.depth;
-  for (let emptyPolls = 0; emptyPolls < 2 && result.moved < limit; ) {
+  for (let emptyPolls = 0; emptyPolls < 2 && seen < limit; ) {
     const res = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: dlq.url,
-        MaxNumberOfMessages: Math.min(10, limit - result.moved),
+        MaxNumberOfMessages: Math.min(10, limit - seen),
         WaitTimeSeconds: 1,
-        VisibilityTimeout: 60,
+        VisibilityTimeout: options.dryRun ? 300 : 60,
         MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['SentTimestamp'],
       }),
     );
     const msgs = res.Messages ?? [];
@@ -427,6 +455,28 @@ export async function redrive(
       continue;
     }
     emptyPolls = 0;
+    seen += msgs.length;
+    for (const m of msgs) {
+      const a = m.MessageAttributes ?? {};
+      const target = a[TARGET_ATTR]?.StringValue ?? ALL_TARGETS;
+      const reason = a[ERROR_NAME_ATTR]?.StringValue ?? 'unknown';
+      const at = new Date(Number(m.Attributes?.SentTimestamp ?? Date.now())).toISOString();
+      const key = `${target}\u0000${reason}`;
+      const g = groups.get(key);
+      if (g === undefined) {
+        const example = a[ERROR_ATTR]?.StringValue ?? reason;
+        groups.set(key, { target, reason, count: 1, oldest: at, newest: at, example });
+      } else {
+        g.count += 1;
+        if (at < g.oldest) g.oldest = at;
+        if (at > g.newest) g.newest = at;
+      }
+    }
+    if (options.dryRun || queue === undefined) {
+      held.push(...msgs.map((m) => m.ReceiptHandle!));
+      options.onProgress?.(seen);
+      continue;
+    }
     const entries = msgs.map((m, i) => {
       const attrs: Record<string, MessageAttributeValue> = {};
       const target = m.MessageAttributes?.[TARGET_ATTR]?.StringValue;
@@ -434,21 +484,23 @@ export async function redrive(
       if (m.MessageAttributes?.[REPAIR_ATTR]?.StringValue === 'true') {
         attrs[REPAIR_ATTR] = { DataType: 'String', StringValue: 'true' };
       }
-      const reason =
-        m.MessageAttributes?.[ERROR_NAME_ATTR]?.StringValue ??
-        m.MessageAttributes?.[ERROR_ATTR]?.StringValue ??
-        'unknown';
-      result.reasons[reason] = (result.reasons[reason] ?? 0) + 1;
       return { Id: String(i), MessageBody: m.Body!, MessageAttributes: attrs };
     });
     const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: entries }));
-    const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+    const ok = new Set((sent.Successful ?? []).map((x) => x.Id));
     const toDelete = msgs
       .map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! }))
       .filter((e) => ok.has(e.Id));
     if (toDelete.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlq.url, Entries: toDelete }));
-    (result as { moved: number }).moved += toDelete.length;
-    log(`moved ${result.moved} message(s)`);
+    moved += toDelete.length;
+    options.onProgress?.(seen);
   }
-  return result;
+  // A dry run leaves the DLQ as it found it.
+  for (let i = 0; i < held.length; i += 10) {
+    const batch = held
+      .slice(i, i + 10)
+      .map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 }));
+    await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: dlq.url, Entries: batch }));
+  }
+  return { moved, seen, groups: [...groups.values()].sort((a, b) => b.count - a.count) };
 }

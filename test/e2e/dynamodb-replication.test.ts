@@ -153,9 +153,28 @@ describe('DynamoDB replication on the local cloud', () => {
   });
 
   it('redrives dead letters to the target they failed on (and a poison one fails again, with its reason)', async () => {
+    const dry = await redrive('e2e-orders', { region: 'us-east-1', endpoint: cloud.endpoint }, { dryRun: true });
+    expect(dry).toMatchObject({ moved: 0, seen: 2 });
+    expect(dry.groups).toEqual(
+      expect.arrayContaining([
+        {
+          target: 'eu-west-1/e2e-orders',
+          reason: 'ValidationException',
+          count: 1,
+          oldest: expect.any(String),
+          newest: expect.any(String),
+          example: expect.stringMatching(/^target eu-west-1\/e2e-orders \(dynamodb\): ValidationException/),
+        },
+        expect.objectContaining({
+          target: 'ap-northeast-1/e2e-orders-replica',
+          reason: 'ValidationException',
+          count: 1,
+        }),
+      ]),
+    );
+    // The dry run left both where they were: the real one moves them.
     const r = await redrive('e2e-orders', { region: 'us-east-1', endpoint: cloud.endpoint });
-    expect(r.moved).toBe(2);
-    expect(r.reasons).toEqual({ ValidationException: 2 });
+    expect({ moved: r.moved, seen: r.seen, groups: r.groups.length }).toEqual({ moved: 2, seen: 2, groups: 2 });
     const sqs = new SQSClient({
       region: 'us-east-1',
       endpoint: cloud.endpoint,

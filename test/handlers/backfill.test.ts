@@ -13,6 +13,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { parseTableBody } from '../../functions/dynamodb/envelope';
 import { streamVersion } from '../../functions/engine/version';
 import { type DynamoPairConfig, parseConfig } from '../../lib/config';
+import { DYNAMODB_CLI } from '../../src/cli/pair-types/dynamodb';
 import { backfill } from '../../src/cli/pair-types/dynamodb-backfill';
 import { progressBar } from '../../src/cli/table';
 
@@ -92,13 +93,24 @@ describe('backfill', () => {
       sqs: new SQSClient({}),
       segments: 2,
     });
-    expect(r).toMatchObject({ items: 1, resumedSegments: 2 });
+    expect(r).toMatchObject({ items: 1, resumedSegments: 1, doneSegments: 1, segments: 2 });
     expect(ddb).toHaveReceivedCommandTimes(ScanCommand, 1);
     expect(ddb).toHaveReceivedCommandWith(ScanCommand, {
       Segment: 1,
       TotalSegments: 2,
       ExclusiveStartKey: { pk: { S: 'k5' }, sk: { S: '1' } },
     });
+  });
+
+  it('says a backfill whose every segment is done is already complete, and how to start over', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: { done: { BOOL: true } } });
+    const o = { pair, sourceRegion: 'us-east-1', dynamo: new DynamoDBClient({}), sqs: new SQSClient({}), segments: 2 };
+    expect(await backfill(o)).toMatchObject({ items: 0, doneSegments: 2, segments: 2 });
+    expect(ddb).toHaveReceivedCommandTimes(ScanCommand, 0);
+    const { line } = await DYNAMODB_CLI.backfill(pair, o);
+    expect(line).toBe(
+      'backfill of orders is already complete (all 2 segment(s) done by an earlier run); run with --restart to copy every item again',
+    );
   });
 
   it('fails, naming the count, when items cannot be enqueued (a rerun resumes)', async () => {

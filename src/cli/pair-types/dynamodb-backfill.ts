@@ -47,7 +47,12 @@ export interface BackfillResult {
   readonly items: number;
   readonly messages: number;
   readonly requests: number;
+  /** Segments an earlier run had left part-way, continued here. */
   readonly resumedSegments: number;
+  /** Segments an earlier run had finished: skipped (every segment, when the backfill was already complete). */
+  readonly doneSegments: number;
+  /** The segments of the run. */
+  readonly segments: number;
 }
 
 const checkpointKey = (segments: number, segment: number) => ({ pk: { S: `backfill#${segments}#${segment}` } });
@@ -62,7 +67,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillResult> {
   const described = await o.dynamo.send(new DescribeTableCommand({ TableName: o.pair.source.table }));
   const keyNames = (described.Table?.KeySchema ?? []).map((k) => k.AttributeName!);
   const approxTotal = described.Table?.ItemCount ?? 0;
-  const result = { items: 0, messages: 0, requests: 0, resumedSegments: 0 };
+  const result = { items: 0, messages: 0, requests: 0, resumedSegments: 0, doneSegments: 0, segments };
 
   await Promise.all(
     Array.from({ length: segments }, async (_, segment) => {
@@ -71,7 +76,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillResult> {
       const saved = (await o.dynamo.send(new GetItemCommand({ TableName: stateTable, Key: ck, ConsistentRead: true })))
         .Item;
       if (saved?.done?.BOOL) {
-        result.resumedSegments++;
+        result.doneSegments++;
         return;
       }
       let startKey = saved?.lastKey?.S ? JSON.parse(saved.lastKey.S) : undefined;

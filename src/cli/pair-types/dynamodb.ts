@@ -92,8 +92,17 @@ export const DYNAMODB_CLI: CliPairDriver<DynamoPairConfig> = {
       restart: o.restart,
       onProgress: o.onProgress,
     });
+    if (r.doneSegments === r.segments) {
+      return {
+        line: `backfill of ${pair.name} is already complete (all ${r.segments} segment(s) done by an earlier run); run with --restart to copy every item again`,
+      };
+    }
+    const carried = [
+      r.resumedSegments ? `${r.resumedSegments} segment(s) resumed` : '',
+      r.doneSegments ? `${r.doneSegments} already done` : '',
+    ].filter((x) => x !== '');
     return {
-      line: `backfill of ${pair.name}: ${r.items} item(s) enqueued in ${r.messages} message(s)${r.resumedSegments ? `, ${r.resumedSegments} segment(s) resumed` : ''}`,
+      line: `backfill of ${pair.name}: ${r.items} item(s) enqueued in ${r.messages} message(s)${carried.length ? ` (${carried.join(', ')})` : ''}; complete`,
     };
   },
 
