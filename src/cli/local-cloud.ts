@@ -3,12 +3,12 @@
  * this app for every region of the config, a counting proxy in front of moto, and the local runtime that
  * runs the deployed bundles. `replicator local`, the end-to-end tests and the benchmarks all start it here.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigFile, type ReplicationConfig, regionsOf } from '../../lib/config';
 import { targetAccountEnvironments } from '../../lib/target-accounts';
 import { type FaultRule, type RequestObserver, startCountingProxy } from '../local/counting-proxy';
-import { type DeployedApp, deployApp } from '../local/deploy';
+import { DeployAbortedError, type DeployedApp, type DeployProgress, deployApp } from '../local/deploy';
 import { LOCAL_ACCOUNT, type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
 import { LocalRuntime } from '../local/runtime';
 import { MetricsCollector } from './metrics-collector';
@@ -21,12 +21,25 @@ export interface LocalCloudOptions {
   readonly endpoint?: string;
   /** Project root (where cdk.json is). @default - the repository this file belongs to */
   readonly projectDir?: string;
-  /** Where the cloud assembly and moto's log go. @default - `<projectDir>/.local/<moto port>` */
+  /** Where the cloud assembly and moto's log go. @default - `<projectDir>/.local/moto-<pid>-<time>` */
   readonly workDir?: string;
+  /**
+   * Keep the default work folder (cloud assembly, moto's log) after stop, and remove the folders of earlier
+   * runs whose process is gone: `.local/` then holds the latest run. A `workDir` given is never removed.
+   * @default false: the folder goes with stop()
+   */
+  readonly keepWorkDir?: boolean;
   /** Progress and runtime log lines. @default - discarded */
   readonly log?: (line: string) => void;
   /** Concurrent SQS pollers per event source mapping (Lambda scales these out). @default 2 */
   readonly sqsWorkersPerMapping?: number;
+  /** The deploy's progress (stack, resources done of total). */
+  readonly onDeployProgress?: (p: DeployProgress) => void;
+  /**
+   * Aborting stops whatever phase runs (the cdk process trees of a deploy included), cleans up what was
+   * started (moto too) and rejects with a {@link DeployAbortedError}.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A running local cloud. */
@@ -86,21 +99,32 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     let endpoint = opts.endpoint;
     let workDir = opts.workDir;
     if (!endpoint) {
+      if (opts.keepWorkDir) pruneEarlierRuns(join(projectDir, '.local'));
       const tmpWork = workDir ?? join(projectDir, '.local', `moto-${process.pid}-${Date.now()}`);
       mkdirSync(tmpWork, { recursive: true });
+      if (workDir === undefined && !opts.keepWorkDir) {
+        cleanups.push(async () => rmSync(tmpWork, { recursive: true, force: true }));
+      }
       moto = await startMoto({ logFile: join(tmpWork, 'moto.log') });
       cleanups.push(() => moto!.stop());
+      if (opts.signal?.aborted) throw new DeployAbortedError();
       endpoint = moto.endpoint;
       workDir = tmpWork;
       log(`moto_server started on ${endpoint} (pid ${moto.pid})`);
     }
     if (opts.endpoint) await checkEndpoint(opts.endpoint);
-    workDir ??= join(projectDir, '.local', `endpoint-${Date.now()}`);
+    if (workDir === undefined) {
+      const own = join(projectDir, '.local', `endpoint-${process.pid}-${Date.now()}`);
+      if (!opts.keepWorkDir) cleanups.push(async () => rmSync(own, { recursive: true, force: true }));
+      workDir = own;
+    }
     mkdirSync(workDir, { recursive: true });
     const regions = regionsOf(config);
-    log(`cdk bootstrap + deploy for ${regions.join(', ')} ...`);
-    const started = Date.now();
     const otherAccounts = targetAccountEnvironments(config, config.account ?? LOCAL_ACCOUNT);
+    log(
+      `cdk bootstrap + deploy for ${regions.join(', ')}${otherAccountsNote(config)}: 1-3 minutes (--verbose shows cdk's output) ...`,
+    );
+    const started = Date.now();
     const deployed = await deployApp({
       endpoint,
       regions,
@@ -109,7 +133,10 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       outdir: join(workDir, 'cdk.out'),
       context: { config: configPath },
       log: (line) => log(`  cdk | ${line}`),
+      onProgress: opts.onDeployProgress,
+      signal: opts.signal,
     });
+    if (opts.signal?.aborted) throw new DeployAbortedError();
     log(
       `deployed ${deployed.stacks.map((s) => s.stackName).join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
@@ -128,8 +155,9 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       onMetrics: (emf) => metrics.add(emf),
       sqsWorkersPerMapping: opts.sqsWorkersPerMapping,
     });
-    await runtime.start();
     cleanups.push(() => runtime.stop());
+    await runtime.start();
+    if (opts.signal?.aborted) throw new DeployAbortedError();
     return {
       config,
       endpoint,
@@ -147,6 +175,37 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** ` and account 222222222222 (eu-west-1)` when the config has targets in other accounts. */
+function otherAccountsNote(config: ReplicationConfig): string {
+  const envs = targetAccountEnvironments(config, config.account ?? LOCAL_ACCOUNT);
+  return envs.length === 0 ? '' : ` and ${envs.map((e) => `account ${e.account} (${e.region})`).join(', ')}`;
+}
+
+/** Removes the run folders under `dir` (`moto-<pid>-…`, `endpoint-<pid>-…`) whose process is gone. */
+export function pruneEarlierRuns(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^(?:moto|endpoint)-(\d+)-\d+$/.exec(name)?.[1];
+    if (pid === undefined || processAlive(Number(pid))) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -10,12 +10,12 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pairResourceNames } from '../../functions/contract';
 import { mismatchedOf } from '../../functions/engine/reconcile-run';
 import { loadConfigFile, type PairConfig, RECONCILE_DEFAULTS, type ReplicationConfig } from '../../lib/config';
-import { DeployError } from '../local/deploy';
+import { DeployError, type DeployProgress } from '../local/deploy';
 import { startMoto } from '../local/moto';
 import { clientConfig } from './aws';
 import { runDemo } from './demo';
 import { CliError, type ErrorContext, EXIT, explain } from './errors';
-import { LocalCloudError, PROJECT_DIR, startLocalCloud } from './local-cloud';
+import { type LocalCloud, LocalCloudError, PROJECT_DIR, startLocalCloud } from './local-cloud';
 import { pairStatus, redrive } from './operations';
 import { driverOf } from './pair-types/registry';
 import { exitCodeOf, reconcilePair, renderReport } from './reconcile';
@@ -104,16 +104,39 @@ export function buildProgram(): Command {
         const log = (line: string) => {
           if (o.verbose || !line.startsWith('  ')) console.log(line);
         };
-        const cloud = await startLocalCloud({ configPath, endpoint: o.endpoint, projectDir: PROJECT_DIR, log });
+        // A signal at any phase stops what runs and cleans up what was started (moto, cdk, the runtime).
+        const startup = new AbortController();
+        let cloud: LocalCloud | undefined;
         let stopping = false;
+        let exitCode = 0;
         const stop = async (code: number) => {
           if (stopping) return;
           stopping = true;
+          exitCode = code;
+          if (cloud === undefined) {
+            console.log('stopping: cleaning up what was started ...');
+            startup.abort();
+            return;
+          }
           await cloud.stop();
           process.exit(code);
         };
         process.on('SIGINT', () => void stop(130));
         process.on('SIGTERM', () => void stop(143));
+        try {
+          cloud = await startLocalCloud({
+            configPath,
+            endpoint: o.endpoint,
+            projectDir: PROJECT_DIR,
+            log,
+            signal: startup.signal,
+            keepWorkDir: true,
+            onDeployProgress: o.verbose ? undefined : deployProgressPrinter(),
+          });
+        } catch (err) {
+          if (startup.signal.aborted) process.exit(exitCode);
+          throw err;
+        }
         console.log(`READY ${cloud.endpoint}`);
         if (!o.demo) return;
         try {
@@ -368,6 +391,28 @@ export function buildProgram(): Command {
     );
 
   return program;
+}
+
+/**
+ * Prints a deploy's progress: on a terminal one line rewritten in place, else a line per stack at each
+ * quarter, so `local` is not silent for the minutes a deploy takes.
+ */
+function deployProgressPrinter(): (p: DeployProgress) => void {
+  const tty = process.stdout.isTTY;
+  const shown = new Map<string, number>();
+  return (p) => {
+    const line = `${p.phase}: ${p.stack} ${p.done}/${p.total} resources`;
+    if (tty) {
+      process.stdout.write(`\r${line}\u001b[K${p.done === p.total ? '\n' : ''}`);
+      return;
+    }
+    const key = `${p.phase} ${p.stack}`;
+    const quarter = p.total === 0 ? 4 : Math.floor((4 * p.done) / p.total);
+    if ((shown.get(key) ?? -1) < quarter) {
+      shown.set(key, quarter);
+      console.log(line);
+    }
+  };
 }
 
 /** The version in package.json. */

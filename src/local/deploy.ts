@@ -51,7 +51,31 @@ export interface DeployAppOptions {
   readonly cwd: string;
   /** Receives every output line of the CLI. @default - output is only kept for errors */
   readonly log?: (line: string) => void;
+  /** Receives the deploy's progress: a stack and its resources done of total, as CloudFormation reports them. */
+  readonly onProgress?: (p: DeployProgress) => void;
+  /** Aborting stops every cdk process tree this deploy started (SIGTERM, then SIGKILL) and rejects. */
+  readonly signal?: AbortSignal;
 }
+
+/** One step of a deploy's progress. */
+export interface DeployProgress {
+  /** `bootstrap <region>` or `deploy`. */
+  readonly phase: string;
+  readonly stack: string;
+  readonly done: number;
+  readonly total: number;
+}
+
+/** A deploy stopped by its signal. */
+export class DeployAbortedError extends Error {
+  constructor() {
+    super('the deploy was stopped');
+    this.name = 'DeployAbortedError';
+  }
+}
+
+/** `<stack> |  3/45 | ...`: a line of `cdk --progress events`. */
+const PROGRESS_LINE = /^(\S+) \|\s*(\d+)\/(\d+) \|/;
 
 /** A cdk CLI command failed; the message ends with the tail of its output. */
 export class DeployError extends Error {
@@ -88,6 +112,10 @@ export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
   const log = opts.log ?? (() => undefined);
   const appArgs = opts.app !== undefined ? ['--app', opts.app] : [];
   const contextArgs = Object.entries(opts.context ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+  const progress = (phase: string, line: string): void => {
+    const m = PROGRESS_LINE.exec(line);
+    if (m) opts.onProgress?.({ phase, stack: m[1]!, done: Number(m[2]), total: Number(m[3]) });
+  };
 
   // With explicit environments bootstrap does not synthesize, but the CLI still locks its output folder:
   // each region gets a throwaway one so the regions can bootstrap in parallel.
@@ -107,7 +135,11 @@ export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
           ['bootstrap', `aws://${account}/${r}`, ...appArgs, ...contextArgs, '--output', scratch],
           opts.cwd,
           env,
-          (line) => log(`[bootstrap ${where}] ${line}`),
+          (line) => {
+            log(`[bootstrap ${where}] ${line}`);
+            progress(`bootstrap ${where}`, line);
+          },
+          opts.signal,
         );
       } finally {
         rmSync(scratch, { recursive: true, force: true });
@@ -129,7 +161,11 @@ export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
     ],
     opts.cwd,
     env,
-    (line) => log(`[deploy] ${line}`),
+    (line) => {
+      log(`[deploy] ${line}`);
+      progress('deploy', line);
+    },
+    opts.signal,
   );
   return { assemblyDir: outdir, stacks: readAssemblyStacks(outdir) };
 }
@@ -168,12 +204,50 @@ export function readAssemblyStacks(assemblyDir: string): DeployedStack[] {
   return stacks;
 }
 
-function runCdk(args: string[], cwd: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
+/** How long a stopped cdk process tree gets after SIGTERM before SIGKILL. */
+const KILL_AFTER_MS = 5000;
+
+/**
+ * Runs the cdk CLI in a process group of its own (npx, cdk, the app's synth, esbuild), so that `signal` can
+ * stop the whole tree, and a terminal's Ctrl-C reaches this process only, which stops it in order.
+ */
+function runCdk(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const command = `npx cdk ${args.join(' ')}`;
+  if (signal?.aborted) return Promise.reject(new DeployAbortedError());
   return new Promise((resolvePromise, reject) => {
     const child = spawn('npx', ['cdk', ...args], {
       cwd,
+      detached: true,
       env: { ...env, CI: 'true', FORCE_COLOR: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    const killGroup = (sig: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        // Already gone.
+      }
+    };
+    // If this process exits anyway (an uncaught error), take the tree down with it ('exit' handlers are sync).
+    const onExit = (): void => killGroup('SIGKILL');
+    process.once('exit', onExit);
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_AFTER_MS);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.once('close', () => {
+      process.removeListener('exit', onExit);
+      signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      // What the CLI left behind in its group (a grandchild that outlived it) goes too.
+      killGroup('SIGKILL');
     });
     const tail: string[] = [];
     const onLine = (line: string): void => {
@@ -185,7 +259,8 @@ function runCdk(args: string[], cwd: string, env: NodeJS.ProcessEnv, log: (line:
     lineSplitter(child.stderr, onLine);
     child.once('error', (err) => reject(new DeployError(command, null, `${tail.join('\n')}\n${err.message}`)));
     child.once('close', (code) => {
-      if (code === 0) resolvePromise();
+      if (signal?.aborted) reject(new DeployAbortedError());
+      else if (code === 0) resolvePromise();
       else reject(new DeployError(command, code, tail.join('\n')));
     });
   });
