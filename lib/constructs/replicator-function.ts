@@ -2,6 +2,7 @@
  * A Replicator Lambda function: bundled TypeScript handler, current Node.js runtime, its own log group and
  * a role that may write only to that log group (grants for queues and tables are added by the caller).
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,8 +12,24 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type FunctionEnvironment, functionRoleName, METRICS_NAMESPACE } from '../../functions/contract';
 
-/** Root of this project (holds package-lock.json and functions/). */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/**
+ * Root of the Replicator package (its package.json and functions/): this repository, or the installed package
+ * in a team's own app (where this module runs from dist/lib/constructs).
+ */
+export const PROJECT_ROOT = packageRoot(__dirname);
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'functions', 'engine'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no Replicator package root above ${from}`);
+  }
+}
+
+/**
+ * The lock file the handlers are bundled against: this repository's, so the deployed code runs the versions
+ * the tests ran; an installed package has none (npm does not ship it), and CDK then takes the app's own.
+ */
+const LOCK_FILE = path.join(PROJECT_ROOT, 'package-lock.json');
 
 /** Runtime of every Replicator function: the newest Node.js that Lambda, cfn-lint and cdk-nag all accept. */
 export const REPLICATOR_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -87,8 +104,7 @@ export class ReplicatorFunction extends Construct {
         : {}),
       role: this.role,
       logGroup: this.logGroup,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      projectRoot: PROJECT_ROOT,
+      ...(existsSync(LOCK_FILE) ? { depsLockFilePath: LOCK_FILE, projectRoot: PROJECT_ROOT } : {}),
       environment: {
         ...definedEntries(props.environment),
         POWERTOOLS_SERVICE_NAME: props.serviceName,
