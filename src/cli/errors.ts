@@ -122,7 +122,7 @@ export function explain(err: unknown, ctx: ErrorContext = {}): CliError {
     return new CliError(
       `not allowed${where(ctx)}: ${firstLine(e.message)}`,
       EXIT.UNREACHABLE,
-      'the README lists the permissions the CLI needs ("IAM for the CLI")',
+      'the README lists the permissions the CLI needs ("IAM for the deployer and the CLI")',
     );
   }
   if (NOT_FOUND.has(e.name)) {
