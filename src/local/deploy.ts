@@ -123,7 +123,9 @@ export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
     ...[...new Set(opts.regions)].map((r) => ({ account: LOCAL_ACCOUNT, region: r })),
     ...(opts.otherAccounts ?? []),
   ];
-  await Promise.all(
+  // Settled, not all: when one fails or the deploy is stopped, every other bootstrap still ends (its process tree
+  // stopped, its scratch folder removed) before the error goes up.
+  const bootstraps = await Promise.allSettled(
     environments.map(async ({ account, region: r }) => {
       const scratch = mkdtempSync(join(tmpdir(), `replicator-bootstrap-${r}-`));
       const where = account === LOCAL_ACCOUNT ? r : `${account}/${r}`;
@@ -146,6 +148,8 @@ export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
       }
     }),
   );
+  const failed = bootstraps.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+  if (failed) throw failed.reason;
   await runCdk(
     [
       'deploy',

@@ -15,7 +15,17 @@ const CONFIG = resolve(ROOT, 'test', 'fixtures', 'configs', 'e2e-s3.json');
 let cli: ChildProcess | undefined;
 
 afterAll(() => {
-  if (cli?.pid !== undefined && cli.exitCode === null) cli.kill('SIGKILL');
+  // A failed test must not leave its processes behind: the CLI's whole tree goes, not the CLI alone.
+  if (cli?.pid !== undefined && cli.exitCode === null) {
+    for (const pid of [...descendants(cli.pid).keys()].reverse()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    cli.kill('SIGKILL');
+  }
   // `local` keeps its latest run's folder for the user; this test's goes.
   const local = resolve(ROOT, '.local');
   for (const name of existsSync(local) ? readdirSync(local) : []) {
@@ -65,14 +75,16 @@ describe('replicator local and signals', () => {
     const exited = new Promise<number | null>((done) => cli!.once('exit', (code) => done(code)));
     const pid = cli.pid!;
 
-    // Wait until the deploy runs: moto and a cdk process are both below the CLI.
-    const tree = await eventually(
-      'moto_server and the cdk CLI to run below `replicator local`',
-      async () => descendants(pid),
-      (t) => [...t.values()].some((a) => a.includes('moto_server')) && [...t.values()].some((a) => /\bcdk\b/.test(a)),
+    // Wait until the deploy runs: its announcement read, moto and a cdk process both below the CLI.
+    const { tree } = await eventually(
+      'the deploy to run below `replicator local` (moto_server, cdk) and to be announced',
+      async () => ({ tree: descendants(pid), announced: /cdk bootstrap \+ deploy for .*: 1-3 minutes/.test(output) }),
+      ({ tree: t, announced }) =>
+        announced &&
+        [...t.values()].some((a) => a.includes('moto_server')) &&
+        [...t.values()].some((a) => /\bcdk\b/.test(a)),
       { timeoutMs: 120_000 },
     );
-    expect(output).toMatch(/cdk bootstrap \+ deploy for us-east-1, eu-west-1, ap-northeast-1: 1-3 minutes/);
 
     process.kill(pid, 'SIGINT');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
