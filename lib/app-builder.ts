@@ -13,7 +13,7 @@ import {
   type ReplicationConfigInput,
   regionsOf,
 } from './config';
-import { unhandledPairType } from './pair-types/schemas';
+import { type TargetConfig, unhandledPairType } from './pair-types/schemas';
 import { ReplicationStack } from './replication-stack';
 import { targetAccountEnvironments } from './target-accounts';
 import { createdTargetsIn, TargetAccountStack, TargetStack } from './target-stack';
@@ -194,7 +194,8 @@ export async function buildApp(
       source.addStackDependency(stack, 'target roles and tables exist before replication starts');
       targetAccounts.push(stack);
     }
-  } else if (targetAccountEnvironments(config, '').length > 0) {
+  } else if (config.pairs.some((p) => (p.targets as readonly TargetConfig[]).some((t) => t.roleArn !== undefined))) {
+    // Without the source account, which roles are in other accounts cannot be told.
     Annotations.of(source).addWarningV2(
       'replicator:target-accounts-unknown-source',
       'targets in other accounts: name the config\'s "account" (or set CDK_DEFAULT_ACCOUNT) to build the target accounts\' roles and targets; without it they must exist already',

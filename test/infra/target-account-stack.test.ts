@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { functionRoleName } from '../../functions/contract';
 import type { ReplicationConfigInput } from '../../lib/config';
@@ -166,6 +166,20 @@ describe('TargetAccountStack', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('builds no target account stack, and says so, when the source account is unknown', async () => {
+    const saved = process.env.CDK_DEFAULT_ACCOUNT;
+    delete process.env.CDK_DEFAULT_ACCOUNT;
+    try {
+      const { account: _account, ...agnostic } = CONFIG;
+      const built = await build(agnostic);
+      expect(built.targetAccounts).toEqual([]);
+      const warnings = Annotations.fromStack(built.source).findWarning('*', Match.stringLikeRegexp('name the config'));
+      expect(warnings).toHaveLength(1);
+    } finally {
+      if (saved !== undefined) process.env.CDK_DEFAULT_ACCOUNT = saved;
+    }
+  });
 
   it('keeps role names within 64 characters, distinct and stable', () => {
     const long = `replicator-${'a'.repeat(40)}-reconcile`;
