@@ -29,8 +29,10 @@ beforeAll(() => {
   // prepack builds dist/ (tsc -p tsconfig.build.json).
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], ROOT)) as { filename: string }[];
   tarball = join(work, packed[0]!.filename);
+  // The app takes the versions this repository's lockfile holds (its devDependencies pin them exactly), so the
+  // install is served by the npm cache `npm ci` filled, and the peer ranges are checked to admit them.
   const own = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    peerDependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
   };
   execFileSync('mkdir', ['-p', app]);
   writeFileSync(
@@ -40,8 +42,8 @@ beforeAll(() => {
       private: true,
       dependencies: {
         replicator: `file:${tarball}`,
-        'aws-cdk-lib': own.peerDependencies['aws-cdk-lib'],
-        constructs: own.peerDependencies.constructs,
+        'aws-cdk-lib': own.devDependencies['aws-cdk-lib'],
+        constructs: own.devDependencies.constructs,
       },
     }),
   );
