@@ -33,16 +33,28 @@ export function requestHandlerOptions(env: Env = process.env): { connectionTimeo
   return { connectionTimeout: Math.min(ms, 5000), socketTimeout: ms };
 }
 
-/** Credentials of the target's role (assumed with its external id), or undefined for the function's own. */
-export function roleCredentials(target: ClientTarget): ReturnType<typeof fromTemporaryCredentials> | undefined {
+/** How {@link roleCredentials} assumes a role for a caller other than a function (the CLI). */
+type AssumeOptions = Pick<Parameters<typeof fromTemporaryCredentials>[0], 'masterCredentials' | 'clientConfig'> & {
+  readonly sessionName?: string;
+};
+
+/**
+ * Credentials of the target's role (assumed with its external id), or undefined for the caller's own. A function
+ * assumes it with its own credentials through STS in its region; the CLI passes its credentials and endpoint.
+ */
+export function roleCredentials(
+  target: ClientTarget,
+  options: AssumeOptions = {},
+): ReturnType<typeof fromTemporaryCredentials> | undefined {
   if (!target.roleArn) return undefined;
   return fromTemporaryCredentials({
     params: {
       RoleArn: target.roleArn,
-      RoleSessionName: 'replicator',
+      RoleSessionName: options.sessionName ?? 'replicator',
       ...(target.externalId ? { ExternalId: target.externalId } : {}),
     },
-    clientConfig: { requestHandler: requestHandlerOptions() },
+    ...(options.masterCredentials ? { masterCredentials: options.masterCredentials } : {}),
+    clientConfig: options.clientConfig ?? { requestHandler: requestHandlerOptions() },
   });
 }
 

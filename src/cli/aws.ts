@@ -5,8 +5,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { ClientTarget } from '../../functions/contract';
+import { roleCredentials } from '../../functions/engine/clients';
 import { inMotoAccount, motoS3Client } from '../local/moto';
 
 /** Where the CLI's clients go. */
@@ -42,18 +42,14 @@ export function targetClientConfig(
   t: ClientTarget,
   endpoint: string | undefined,
 ): Omit<ReturnType<typeof clientConfig>, 'credentials'> & {
-  credentials?: ReturnType<typeof clientConfig>['credentials'] | ReturnType<typeof fromTemporaryCredentials>;
+  credentials?: ReturnType<typeof clientConfig>['credentials'] | ReturnType<typeof roleCredentials>;
 } {
   const base = clientConfig({ region: t.region, endpoint });
   if (!t.roleArn) return base;
   return {
     ...base,
-    credentials: fromTemporaryCredentials({
-      params: {
-        RoleArn: t.roleArn,
-        RoleSessionName: 'replicator-cli',
-        ...(t.externalId ? { ExternalId: t.externalId } : {}),
-      },
+    credentials: roleCredentials(t, {
+      sessionName: 'replicator-cli',
       ...(base.credentials ? { masterCredentials: base.credentials } : {}),
       clientConfig: { region: t.region, ...(endpoint ? { endpoint } : {}) },
     }),

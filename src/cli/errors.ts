@@ -1,11 +1,14 @@
 /**
  * How the CLI fails: one line that names the cause, at most one line of hint that names the fix, and a
  * documented exit code (README, "Exit codes"). Every error a command can meet is mapped here once: config and
- * usage errors, an endpoint or AWS that cannot be reached, missing or expired credentials, a pair that is not
- * deployed; anything else is a bug, said as such. `--debug` adds the stack trace.
+ * usage errors, the local cloud's own (an endpoint that is not Replicator's moto, a failed deploy), an endpoint
+ * or AWS that cannot be reached, missing or expired credentials, a pair that is not deployed; anything else is a
+ * bug, said as such. `--debug` adds the stack trace.
  */
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../../lib/config';
+import { DeployError } from '../local/deploy';
+import { LocalCloudError } from './local-cloud';
 
 /** The CLI's exit codes. */
 export const EXIT = {
@@ -77,6 +80,14 @@ function firstLine(message: string): string {
 /** Any error a command threw, as the CLI reports it. */
 export function explain(err: unknown, ctx: ErrorContext = {}): CliError {
   if (err instanceof CliError) return err;
+  if (err instanceof LocalCloudError) return new CliError(err.message, EXIT.UNREACHABLE);
+  if (err instanceof DeployError) {
+    return new CliError(
+      `\`${err.command}\` failed against the local cloud (exit code ${err.exitCode})`,
+      EXIT.INTERNAL,
+      'run `npx replicator local --verbose` to see its output',
+    );
+  }
   if (err instanceof ConfigError) {
     const unreadable = err.issues.length === 1 && err.issues[0]!.startsWith('cannot read the file');
     return new CliError(

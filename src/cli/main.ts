@@ -14,8 +14,8 @@ import { DeployError, type DeployProgress } from '../local/deploy';
 import { startMoto } from '../local/moto';
 import { clientConfig } from './aws';
 import { runDemo } from './demo';
-import { CliError, type ErrorContext, EXIT, explain } from './errors';
-import { type LocalCloud, LocalCloudError, PROJECT_DIR, startLocalCloud } from './local-cloud';
+import { type ErrorContext, EXIT, explain } from './errors';
+import { type LocalCloud, PROJECT_DIR, startLocalCloud } from './local-cloud';
 import { pairStatus, redrive } from './operations';
 import { driverOf } from './pair-types/registry';
 import { exitCodeOf, reconcilePair, renderReport } from './reconcile';
@@ -428,16 +428,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   } catch (err) {
     // --help and --version end the parse with a CommanderError that is no error.
     if (err instanceof CommanderError && err.exitCode === 0) process.exit(0);
-    const failure =
-      err instanceof LocalCloudError
-        ? new CliError(err.message, EXIT.UNREACHABLE)
-        : err instanceof DeployError
-          ? new CliError(
-              `\`${err.command}\` failed against the local cloud (exit code ${err.exitCode})`,
-              EXIT.INTERNAL,
-              'run `npx replicator local --verbose` to see its output',
-            )
-          : explain(err, context);
+    const failure = explain(err, context);
     console.error(`error: ${failure.message}`);
     if (failure.hint) console.error(`hint: ${failure.hint}`);
     if (argv.includes('--debug')) {
