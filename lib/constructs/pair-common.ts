@@ -112,6 +112,20 @@ export function kmsStatement(
   });
 }
 
+/** {@link kmsStatement} for the keys of some targets, each used through `service` in its own region. */
+export function targetKeysStatement(
+  targets: readonly { readonly kmsKeyArn?: string | undefined; readonly region: string }[],
+  actions: readonly string[],
+  service: 'dynamodb' | 's3',
+): iam.PolicyStatement | undefined {
+  return kmsStatement(
+    targets.map((t) => t.kmsKeyArn),
+    actions,
+    service,
+    targets.map((t) => t.region),
+  );
+}
+
 /** The defined ones of some statements (a {@link kmsStatement} is undefined without a key). */
 export function definedStatements(...statements: (iam.PolicyStatement | undefined)[]): iam.PolicyStatement[] {
   return statements.filter((s): s is iam.PolicyStatement => s !== undefined);

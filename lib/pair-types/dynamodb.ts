@@ -26,6 +26,7 @@ import {
   KMS_WRITE_ACTIONS,
   kmsStatement,
   PAIR_TAG,
+  targetKeysStatement,
 } from '../constructs/pair-common';
 import type { Reconciler } from '../constructs/reconciler';
 import { ReplicationPair, type ReplicationPairProps } from '../constructs/replication-pair';
@@ -241,12 +242,7 @@ export class TablePair extends ReplicationPair {
     }
     addStatements(
       role,
-      kmsStatement(
-        direct.map((t) => t.kmsKeyArn),
-        KMS_WRITE_ACTIONS,
-        'dynamodb',
-        direct.map((t) => t.region),
-      ),
+      targetKeysStatement(direct, KMS_WRITE_ACTIONS, 'dynamodb'),
       // Apply reads the source's item when an image was too large for SQS.
       kmsStatement([sourceKmsKeyArn], KMS_READ_ACTIONS, 'dynamodb', [stack.region]),
     );
@@ -327,7 +323,7 @@ export const DYNAMODB_PAIR_TYPE = {
           actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', ...TABLE_READ_ACTIONS],
           resources: [targetTableArn(Stack.of(scope), target)],
         }),
-        kmsStatement([target.kmsKeyArn], KMS_WRITE_ACTIONS, 'dynamodb', [target.region]),
+        targetKeysStatement([target], KMS_WRITE_ACTIONS, 'dynamodb'),
       ),
   },
 } satisfies PairTypeModule<DynamoPairConfig>;

@@ -29,6 +29,7 @@ import {
   KMS_WRITE_ACTIONS,
   kmsStatement,
   PAIR_TAG,
+  targetKeysStatement,
 } from '../constructs/pair-common';
 import type { Reconciler } from '../constructs/reconciler';
 import { ReplicationPair, type ReplicationPairProps } from '../constructs/replication-pair';
@@ -150,6 +151,33 @@ export function s3ReadStatements(
  */
 export function listPrefixCondition(prefix: string): Record<string, Record<string, string>> | undefined {
   return prefix === '' ? undefined : { StringLikeIfExists: { 's3:prefix': `${prefix}*` } };
+}
+
+/**
+ * What copy does on target buckets, under the pair's prefix: write, HEAD and delete the objects, and list the
+ * prefix (so a missing object is a 404, not a 403). Granted to the copy function for its own targets, and to a
+ * target account's role for its target. `sids` name the two statements where the policy has others.
+ */
+function targetBucketStatements(
+  stack: Stack,
+  targets: readonly { readonly bucket: string }[],
+  prefix: string,
+  sids?: { readonly objects: string; readonly list: string },
+): iam.PolicyStatement[] {
+  const prefixCondition = listPrefixCondition(prefix);
+  return [
+    new iam.PolicyStatement({
+      ...(sids ? { sid: sids.objects } : {}),
+      actions: [...TARGET_OBJECT_ACTIONS],
+      resources: targets.map((t) => objectsArn(stack, t.bucket, prefix)),
+    }),
+    new iam.PolicyStatement({
+      ...(sids ? { sid: sids.list } : {}),
+      actions: ['s3:ListBucket'],
+      resources: targets.map((t) => bucketArn(stack, t.bucket)),
+      ...(prefixCondition ? { conditions: prefixCondition } : {}),
+    }),
+  ];
 }
 
 /** The source bucket and the key filters, as capture and reconcile read them. */
@@ -418,32 +446,14 @@ export class BucketPair extends ReplicationPair {
     );
     const direct = directTargets(targets);
     if (direct.length > 0) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteTargetObjects',
-          actions: [...TARGET_OBJECT_ACTIONS],
-          resources: direct.map((t) => objectsArn(stack, t.bucket, prefix)),
-        }),
-      );
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'ListTargetBuckets',
-          actions: ['s3:ListBucket'],
-          resources: direct.map((t) => bucketArn(stack, t.bucket)),
-          ...(prefixCondition ? { conditions: prefixCondition } : {}),
-        }),
-      );
+      const sids = { objects: 'WriteTargetObjects', list: 'ListTargetBuckets' };
+      addStatements(role, ...targetBucketStatements(stack, direct, prefix, sids));
     }
     addStatements(
       role,
       // Copies are sent to each target's region; S3 there reads the source's objects.
       kmsStatement([pair.source.kmsKeyArn], KMS_READ_ACTIONS, 's3', [stack.region, ...targets.map((t) => t.region)]),
-      kmsStatement(
-        direct.map((t) => t.kmsKeyArn),
-        KMS_WRITE_ACTIONS,
-        's3',
-        direct.map((t) => t.region),
-      ),
+      targetKeysStatement(direct, KMS_WRITE_ACTIONS, 's3'),
     );
     grantAssumeTargetRoles(role, targets);
     grantStateTable(role, this.stateTable);
@@ -511,23 +521,14 @@ export const S3_PAIR_TYPE = {
     statements: (scope, pair, target) => {
       const stack = Stack.of(scope);
       const prefix = pair.prefix ?? '';
-      const prefixCondition = listPrefixCondition(prefix);
       acknowledgeObjectGrants(scope, [target.bucket, pair.source.bucket], prefix);
       return definedStatements(
-        new iam.PolicyStatement({
-          actions: [...TARGET_OBJECT_ACTIONS],
-          resources: [objectsArn(stack, target.bucket, prefix)],
-        }),
-        new iam.PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [bucketArn(stack, target.bucket)],
-          ...(prefixCondition ? { conditions: prefixCondition } : {}),
-        }),
+        ...targetBucketStatements(stack, [target], prefix),
         new iam.PolicyStatement({
           actions: [...TARGET_ROLE_SOURCE_ACTIONS],
           resources: [objectsArn(stack, pair.source.bucket, prefix)],
         }),
-        kmsStatement([target.kmsKeyArn], KMS_WRITE_ACTIONS, 's3', [target.region]),
+        targetKeysStatement([target], KMS_WRITE_ACTIONS, 's3'),
         // The copy source's key is the source account's: its key policy must let this role decrypt too.
         kmsStatement([pair.source.kmsKeyArn], KMS_READ_ACTIONS, 's3', [target.region]),
       );
