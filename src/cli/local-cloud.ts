@@ -122,7 +122,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const regions = regionsOf(config);
     const otherAccounts = targetAccountEnvironments(config, config.account ?? LOCAL_ACCOUNT);
     log(
-      `cdk bootstrap + deploy for ${regions.join(', ')}${otherAccountsNote(config)}: 1-3 minutes (--verbose shows cdk's output) ...`,
+      `cdk bootstrap + deploy for ${regions.join(', ')}${otherAccountsNote(otherAccounts)}: 1-3 minutes (--verbose shows cdk's output) ...`,
     );
     const started = Date.now();
     const deployed = await deployApp({
@@ -179,8 +179,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
 }
 
 /** ` and account 222222222222 (eu-west-1)` when the config has targets in other accounts. */
-function otherAccountsNote(config: ReplicationConfig): string {
-  const envs = targetAccountEnvironments(config, config.account ?? LOCAL_ACCOUNT);
+function otherAccountsNote(envs: readonly { readonly account: string; readonly region: string }[]): string {
   return envs.length === 0 ? '' : ` and ${envs.map((e) => `account ${e.account} (${e.region})`).join(', ')}`;
 }
 
