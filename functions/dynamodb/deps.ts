@@ -6,7 +6,6 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type ClientTarget, ENV, type TableTargetEnv } from '../contract';
-import { ReadBudget } from '../engine/budget';
 import type { CaptureSink } from '../engine/capture';
 import type { CheckpointStore } from '../engine/checkpoint';
 import { dynamoClient, type Env, jsonEnv, numberEnv, optionalEnv, requiredEnv, sqsClient } from '../engine/clients';
@@ -15,8 +14,10 @@ import {
   applierSettings,
   captureSettings,
   type ReconcileSettings,
+  readBudgetOf,
   reconcileSettingsFromEnv,
   repairEnqueuer,
+  runModeOf,
 } from '../engine/settings';
 import { applyEnvelopes, type TableTarget } from './apply';
 import type { AttributeFilter } from './attributes';
@@ -139,7 +140,8 @@ export async function reconcileDeps(
     targets: s.targets.map((t) => ({ id: t.id, reader: new DynamoTableReader(clients.dynamo(t), t.table) })),
     store,
     tombstones: new TableTombstoneStore(clients.dynamo({ region: s.stateRegion }), s.stateTable),
-    budget: new ReadBudget({ readRate: s.readRate }),
+    ...readBudgetOf(s),
+    ...runModeOf(s),
     totalSegments: s.segments,
     repair: s.repair,
     deleteExtra: s.deleteExtra,

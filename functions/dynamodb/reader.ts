@@ -2,7 +2,13 @@
  * The table reader of DynamoDB pairs' reconcile: segmented Scan pages, BatchGetItem lookups and consistent
  * GetItem re-reads.
  */
-import { BatchGetItemCommand, type DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { realSleep } from '../engine/concurrency';
 import { type AttrMap, fromSdkMap, toSdkMap } from './attributes';
 import type { ScanPage, TableReader } from './reconcile';
@@ -72,5 +78,9 @@ export class DynamoTableReader implements TableReader {
       new GetItemCommand({ TableName: this.table, Key: toSdkMap(key), ConsistentRead: true }),
     );
     return res.Item ? fromSdkMap(res.Item) : undefined;
+  }
+
+  async approximateCount(): Promise<number | undefined> {
+    return (await this.client.send(new DescribeTableCommand({ TableName: this.table }))).Table?.ItemCount;
   }
 }

@@ -15,10 +15,11 @@
  *
  * Pure logic: tables, the checkpoint store and the repair queue are passed in.
  */
-import type { ReadBudget } from '../engine/budget';
+import { ReadBudget } from '../engine/budget';
 import {
   type CheckpointStore,
   newCheckpoint,
+  type RunMode,
   type SegmentPlan,
   SOURCE_SCAN,
   type TargetCounts,
@@ -59,6 +60,8 @@ export interface TableReader {
   getMany(keys: readonly AttrMap[]): Promise<AttrMap[]>;
   /** The item of this key, read with a strongly consistent read. */
   getConsistent(key: AttrMap): Promise<AttrMap | undefined>;
+  /** The table's approximate item count (DescribeTable's ItemCount), for progress estimates. @default - unknown */
+  approximateCount?(): Promise<number | undefined>;
 }
 
 /** A target as the reconciler sees it. */
@@ -99,8 +102,12 @@ export interface ReconcileDeps {
    * or not `deleteExtra` is on. @default - lost deletes are counted as extra items
    */
   readonly tombstones?: Pick<TombstoneStore, 'newest'>;
-  /** Sends repair envelopes to the pair queue; required when `repair` is on. */
-  readonly enqueue?: (envelopes: readonly TableEnvelope[]) => Promise<void>;
+  /** Sends repair envelopes to the pair queue (restricted to one target when given); required with `repair`. */
+  readonly enqueue?: (envelopes: readonly TableEnvelope[], targetId?: string) => Promise<void>;
+  /** What the run is for (engine/checkpoint.ts {@link RunMode}). @default 'reconcile' */
+  readonly mode?: RunMode;
+  /** Source items per second the run reads at most. @default - not paced by items */
+  readonly itemRate?: number;
   /**
    * Wait before re-reading suspects, so writes already on their way through the queue can land.
    * @default 0 - suspects are re-read at once
@@ -126,6 +133,10 @@ export interface PageOutcome {
   readonly repairs: RepairFinding[];
   /** When the suspects' source items were re-read (epoch ms): the repair version derives from it. */
   readonly readAt: number;
+  /** A backfill's repairs, per target: each goes to its own target only. */
+  readonly repairsByTarget?: ReadonlyMap<string, RepairFinding[]>;
+  /** Source items the page read. */
+  readonly sourceItems?: number;
 }
 
 /** A segment's progress after a page. */
@@ -277,6 +288,45 @@ async function checkSourcePage(ctx: Ctx, items: readonly AttrMap[]): Promise<Pag
   return { counts, findings, repairs, readAt };
 }
 
+/**
+ * A backfill's source page: looks each item up on every target and enqueues, per target, the scanned state
+ * of what it lacks or holds different. Nothing is re-read: the repair version is one second before the scan
+ * was sent (`readAt`), so whatever changed since sorts after the copy and wins.
+ */
+async function fillSourcePage(ctx: Ctx, items: readonly AttrMap[], readAt: number): Promise<PageOutcome> {
+  const { deps } = ctx;
+  const counts = zeroCounts(ctx.targets.map((t) => t.id));
+  const findings: Finding<AttrMap>[] = [];
+  const repairsByTarget = new Map<string, RepairFinding[]>();
+  const scanned = new Map<string, { key: AttrMap; item: AttrMap; sum: string }>();
+  for (const item of items) {
+    const key = keyOf(item, deps.keyNames);
+    if (key) scanned.set(canonicalKey(key), { key, item, sum: sourceSum(item, deps) });
+  }
+  const keys = [...scanned.values()].map((s) => s.key);
+  await Promise.all(
+    ctx.targets.map(async (target) => {
+      const found = await lookUp(target.reader, keys, ctx);
+      const c = counts[target.id]!;
+      const repairs: RepairFinding[] = [];
+      for (const [ck, s] of scanned) {
+        const there = found.get(ck);
+        c.checked++;
+        if (there !== undefined && itemChecksum(there) === s.sum) {
+          c.matched++;
+          continue;
+        }
+        const kind = there === undefined ? 'missing' : 'different';
+        c[kind]++;
+        findings.push({ target: target.id, kind, key: s.key });
+        repairs.push({ kind, key: s.key, sourceItem: s.item });
+      }
+      if (repairs.length > 0) repairsByTarget.set(target.id, repairs);
+    }),
+  );
+  return { counts, findings, repairs: [], readAt, repairsByTarget, sourceItems: items.length };
+}
+
 /** Checks one page of a target against the source: extra items. */
 async function checkTargetPage(ctx: Ctx, target: ReconcileTarget, items: readonly AttrMap[]): Promise<PageOutcome> {
   const { deps } = ctx;
@@ -345,10 +395,16 @@ export async function compareSegment(
   const reader = target ? target.reader : ctx.source;
   // A table pair's positions are the keys its own scans returned.
   let startKey = plan.startKey as AttrMap | undefined;
+  const fill = deps.mode === 'backfill';
   for (;;) {
     if (hooks.shouldStop?.()) return startKey ? { done: false, lastKey: startKey } : { done: false };
+    const sentAt = ctx.now();
     const page = await reader.scanPage(plan.segment, total, startKey, limit);
-    const outcome = target ? await checkTargetPage(ctx, target, page.items) : await checkSourcePage(ctx, page.items);
+    const outcome = target
+      ? await checkTargetPage(ctx, target, page.items)
+      : fill
+        ? await fillSourcePage(ctx, page.items, sentAt)
+        : { ...(await checkSourcePage(ctx, page.items)), sourceItems: page.items.length };
     const done = page.lastKey === undefined;
     await hooks.onPage?.({ segment: plan.segment, ...(page.lastKey ? { lastKey: page.lastKey } : {}), done, outcome });
     if (done) return { done: true };
@@ -366,13 +422,23 @@ export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promi
   if (deps.repair && !deps.enqueue) throw new ReconcileConfigError('repair is on but no enqueue function was given');
   if (deps.keyNames.length === 0) throw new ReconcileConfigError('keyNames must name the key attributes');
   const now = deps.now ?? Date.now;
+  const mode = deps.mode ?? 'reconcile';
   return runCheckpointed(
     {
       pair: deps.pair,
       targetIds: ids,
       totalSegments: total,
       store: deps.store,
-      newRun: (startedAt) => newCheckpoint(deps.pair, ids, total, startedAt),
+      mode,
+      newRun: async (startedAt) => {
+        const cp = newCheckpoint(deps.pair, ids, total, startedAt, mode);
+        if (mode !== 'backfill') return cp;
+        // A backfill never looks for extras (the targets' scans are not run), and says how far it is.
+        for (const id of ids) cp.scans[targetScan(id)] = [];
+        const estimatedTotal = await deps.source.approximateCount?.();
+        return estimatedTotal !== undefined ? { ...cp, estimatedTotal } : cp;
+      },
+      ...(deps.itemRate !== undefined ? { itemPace: new ReadBudget({ readRate: deps.itemRate }) } : {}),
       concurrency: deps.concurrency ?? total,
       ...(deps.maxSamples !== undefined ? { maxSamples: deps.maxSamples } : {}),
       now,
@@ -399,29 +465,39 @@ export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promi
 function scanStep(deps: ReconcileDeps, step: SegmentStep, now: () => number): ScanStep {
   const o = step.outcome;
   const repairable = deps.repair ? o.findings.filter((f) => f.kind !== 'extra' || deps.deleteExtra) : [];
+  const envelopeOptions = () => ({
+    pair: deps.pair,
+    origin: deps.origin,
+    keyNames: deps.keyNames,
+    ...(deps.filter ? { filter: deps.filter } : {}),
+    deleteExtra: deps.deleteExtra ?? false,
+    readAt: o.readAt,
+    capturedAt: now(),
+  });
+  const repaired = () => {
+    const out: Record<string, number> = {};
+    for (const f of repairable) out[f.target] = (out[f.target] ?? 0) + 1;
+    return out;
+  };
+  const repair = o.repairsByTarget
+    ? async () => {
+        // A backfill's repairs go to the target that needs them only.
+        for (const [targetId, findings] of o.repairsByTarget!) {
+          await deps.enqueue!(buildRepairEnvelopes(findings, envelopeOptions()), targetId);
+        }
+        return repaired();
+      }
+    : async () => {
+        const envelopes = buildRepairEnvelopes(o.repairs, envelopeOptions());
+        if (envelopes.length > 0) await deps.enqueue!(envelopes);
+        return repaired();
+      };
   return {
     ...(step.lastKey ? { lastKey: step.lastKey } : {}),
     done: step.done,
     counts: o.counts,
     findings: o.findings,
-    ...(repairable.length > 0
-      ? {
-          repair: async () => {
-            const envelopes = buildRepairEnvelopes(o.repairs, {
-              pair: deps.pair,
-              origin: deps.origin,
-              keyNames: deps.keyNames,
-              ...(deps.filter ? { filter: deps.filter } : {}),
-              deleteExtra: deps.deleteExtra ?? false,
-              readAt: o.readAt,
-              capturedAt: now(),
-            });
-            if (envelopes.length > 0) await deps.enqueue!(envelopes);
-            const repaired: Record<string, number> = {};
-            for (const f of repairable) repaired[f.target] = (repaired[f.target] ?? 0) + 1;
-            return repaired;
-          },
-        }
-      : {}),
+    ...(repairable.length > 0 ? { repair } : {}),
+    ...(o.sourceItems ? { sourceItems: o.sourceItems } : {}),
   };
 }

@@ -15,6 +15,8 @@ export interface SegmentState {
   readonly done: boolean;
   /** Exclusive start key of the next page; absent before the first page. */
   readonly lastKey?: Cursor;
+  /** How much of the segment is behind `lastKey`, 0 to 1, where the pair type can tell (S3 key ranges). */
+  readonly fraction?: number;
 }
 
 /** A segment still to scan, and where to start it. */
@@ -49,6 +51,10 @@ export interface TargetCounts {
    * delete it is whether or not `deleteExtra` is on. Counted apart from `extra`; absent when none was found.
    */
   lostDeletes?: number;
+  /** S3: source objects the pair's suffix leaves out (listed, never compared). Absent when none. */
+  skipped?: number;
+  /** S3: bytes of the source objects checked. Absent for DynamoDB. */
+  bytes?: number;
 }
 
 /** Keys of the first findings of one target. */
@@ -65,10 +71,28 @@ export const SOURCE_SCAN = 'source';
 /** The scan of a target that finds its extra items. */
 export const targetScan = (targetId: string) => `target:${targetId}`;
 
+/**
+ * What a run is for. `reconcile` compares everything and repairs what the pair allows. `backfill` fills
+ * targets from the source: it looks only for what a target lacks or holds different (never for extras),
+ * enqueues the source's state of those without re-reading them (a change made since sorts after the copy),
+ * and restricts every repair to the target that needs it.
+ */
+export type RunMode = 'reconcile' | 'backfill';
+
 /** The persisted state of one reconcile run. */
 export interface ReconcileCheckpoint {
   readonly v: 1;
   readonly pair: string;
+  /** What the run is for. @default 'reconcile' (checkpoints written before backfills ran on the engine) */
+  readonly mode?: RunMode;
+  /**
+   * Where the segments of a key-range scan split (S3): segment `i` covers the keys after `bounds[i - 1]` up
+   * to and including `bounds[i]`; the first starts at the beginning, the last runs to the end. Fixed when the
+   * run starts, so every invocation scans the same ranges. Absent for scans split by hash (DynamoDB).
+   */
+  readonly bounds?: string[];
+  /** The source's approximate size when the run started (DynamoDB's ItemCount), for the progress estimate. */
+  readonly estimatedTotal?: number;
   /** When the run started (epoch ms). */
   readonly startedAt: number;
   /** When the run finished (epoch ms); absent while it has work left. */
@@ -166,6 +190,7 @@ export function newCheckpoint(
   targetIds: readonly string[],
   totalSegments: number,
   startedAt: number,
+  mode: RunMode = 'reconcile',
 ): ReconcileCheckpoint {
   checkSegments(totalSegments);
   const fresh = () => Array.from({ length: totalSegments }, (): SegmentState => ({ done: false }));
@@ -177,7 +202,18 @@ export function newCheckpoint(
     counts[id] = emptyCounts();
     samples[id] = { missing: [], extra: [], different: [] };
   }
-  return { v: 1, pair, startedAt, totalSegments, scans, counts, samples, invocations: 0, activeMs: 0 };
+  return {
+    v: 1,
+    pair,
+    ...(mode !== 'reconcile' ? { mode } : {}),
+    startedAt,
+    totalSegments,
+    scans,
+    counts,
+    samples,
+    invocations: 0,
+    activeMs: 0,
+  };
 }
 
 /** Whether every segment of every scan is done. */
@@ -194,11 +230,30 @@ export function canResume(
   pair: string,
   targetIds: readonly string[],
   totalSegments: number,
+  mode: RunMode = 'reconcile',
 ): boolean {
   if (cp.v !== 1 || cp.pair !== pair || cp.totalSegments !== totalSegments || cp.finishedAt !== undefined) {
     return false;
   }
+  if ((cp.mode ?? 'reconcile') !== mode) return false;
   const ids = Object.keys(cp.counts).sort();
   const want = [...targetIds].sort();
   return ids.length === want.length && ids.every((id, i) => id === want[i]);
+}
+
+/**
+ * How far a run is, 0 to 1: 1 when complete; else the share of the source read so far where the source's
+ * size is known (capped below 1), else the mean of its segments' progress (a done segment counts 1, one in
+ * progress its `fraction`, when the pair type can tell it).
+ */
+export function progressOf(cp: ReconcileCheckpoint): number {
+  if (cp.finishedAt !== undefined || isComplete(cp)) return 1;
+  if (cp.estimatedTotal !== undefined && cp.estimatedTotal > 0) {
+    // Every target sees every source item: the source's share is the least of the targets'.
+    const read = Math.min(...Object.values(cp.counts).map((c) => c.checked + (c.skipped ?? 0) + c.inFlight));
+    return Math.min(0.99, read / cp.estimatedTotal);
+  }
+  const segments = Object.values(cp.scans).flat();
+  if (segments.length === 0) return 0;
+  return segments.reduce((n, s) => n + (s.done ? 1 : (s.fraction ?? 0)), 0) / segments.length;
 }

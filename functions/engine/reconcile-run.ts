@@ -8,6 +8,7 @@
  * invocations and an invocation that dies redoes at most one page per unit.
  */
 import { RECONCILE_METRICS } from '../contract';
+import type { ReadBudget } from './budget';
 import {
   CheckpointSaver,
   type CheckpointStore,
@@ -16,6 +17,7 @@ import {
   type FindingSamples,
   isComplete,
   type ReconcileCheckpoint,
+  type RunMode,
   SOURCE_SCAN,
   type TargetCounts,
   targetScan,
@@ -61,6 +63,10 @@ export interface ScanStep {
   readonly findings: readonly Finding[];
   /** Enqueues the page's repairs; returns the findings repaired per target id. @default - nothing to repair */
   readonly repair?: () => Promise<Readonly<Record<string, number>>>;
+  /** How much of the unit is behind `lastKey`, 0 to 1, where the pair type can tell. */
+  readonly fraction?: number;
+  /** Source items (objects) the page read, charged to the run's item pace. @default 0 */
+  readonly sourceItems?: number;
 }
 
 /** A pair type's side of a run. */
@@ -83,8 +89,20 @@ export interface RunSettings {
   /** Segments per scan (S3: 1, a merge join per target). */
   readonly totalSegments: number;
   readonly store: CheckpointStore;
-  /** The checkpoint of a new run (a pair type may mark scans it does not have as done). */
-  readonly newRun: (startedAt: number) => ReconcileCheckpoint;
+  /** What the run is for: a saved checkpoint of another mode is not continued. @default 'reconcile' */
+  readonly mode?: RunMode;
+  /**
+   * The checkpoint of a new run (a pair type may leave out scans it does not have, or fix where its
+   * segments split).
+   */
+  readonly newRun: (startedAt: number) => ReconcileCheckpoint | Promise<ReconcileCheckpoint>;
+  /**
+   * Paces the run by source items: a page starts only when the pace is out of debt, and each page is charged
+   * its {@link ScanStep.sourceItems}. @default - not paced by items
+   */
+  readonly itemPace?: ReadBudget;
+  /** Called with the run's checkpoint (continued or new) before the first page: what the comparer must know of it. */
+  readonly onStart?: (cp: ReconcileCheckpoint) => void;
   /** Units scanned at the same time. @default - every unit at once */
   readonly concurrency?: number;
   /** Keys kept per target and kind for the report. @default 20 */
@@ -155,6 +173,8 @@ export interface RunReport {
   readonly consistencyRatio: number;
   /** Who ran it: `schedule` (the deployed function; also when absent) or `cli` (`replicator reconcile`). */
   readonly trigger?: 'schedule' | 'cli';
+  /** What the run was for. @default 'reconcile' */
+  readonly mode?: RunMode;
 }
 
 const ratio = (matched: number, checked: number) => (checked === 0 ? 1 : matched / checked);
@@ -172,6 +192,7 @@ export function buildReport(cp: ReconcileCheckpoint, now: number): RunReport {
   const matched = sum((t) => t.matched);
   return {
     pair: cp.pair,
+    ...(cp.mode !== undefined ? { mode: cp.mode } : {}),
     complete: cp.finishedAt !== undefined,
     startedAt: cp.startedAt,
     ...(cp.finishedAt !== undefined ? { finishedAt: cp.finishedAt } : {}),
@@ -228,10 +249,11 @@ export async function runCheckpointed(
 
   const saved = await settings.store.load();
   const cp: ReconcileCheckpoint =
-    saved && canResume(saved, settings.pair, ids, settings.totalSegments)
+    saved && canResume(saved, settings.pair, ids, settings.totalSegments, settings.mode)
       ? structuredClone(saved)
-      : settings.newRun(started);
+      : await settings.newRun(started);
   cp.invocations++;
+  settings.onStart?.(cp);
   const maxSamples = settings.maxSamples ?? 20;
 
   let longestPageMs = 0;
@@ -262,14 +284,24 @@ export async function runCheckpointed(
           if (list.length === 0) (samples as Record<FindingKind, Cursor[]>)[f.kind] = list;
           if (list.length < maxSamples) list.push(f.key);
         }
-        cp.scans[unit.scan]![unit.segment] = step.lastKey
-          ? { done: step.done, lastKey: step.lastKey }
-          : { done: step.done };
+        cp.scans[unit.scan]![unit.segment] = {
+          done: step.done,
+          ...(step.lastKey ? { lastKey: step.lastKey } : {}),
+          ...(step.fraction !== undefined && !step.done ? { fraction: step.fraction } : {}),
+        };
         pages++;
         const t = now();
         longestPageMs = Math.max(longestPageMs, t - pageStart);
-        pageStart = t;
         await saver.save(cp);
+        let waited = 0;
+        if (settings.itemPace && step.sourceItems) {
+          // The wait is the pace's, not the next page's: it does not count toward the longest page.
+          const w0 = now();
+          settings.itemPace.charge(step.sourceItems);
+          await settings.itemPace.acquire();
+          waited = now() - w0;
+        }
+        pageStart = t + waited;
       },
     });
   };

@@ -5,7 +5,9 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../contract';
+import { ReadBudget } from './budget';
 import type { CaptureSink } from './capture';
+import type { RunMode } from './checkpoint';
 import { type Env, numberEnv, optionalEnv, requiredEnv } from './clients';
 import { enqueueRepairs } from './queue';
 import type { RetryPolicy } from './retry';
@@ -65,6 +67,26 @@ export interface ReconcileSettings {
   readonly readRate: number;
   /** Wait before re-reading suspects, so changes already in the pair queue can land. */
   readonly recheckDelayMs: number;
+  /**
+   * What the run is for. A backfill is paced by `itemRate` rather than by `readRate` (its reads are in
+   * proportion to the items it moves). @default 'reconcile'
+   */
+  readonly mode?: RunMode;
+  /** Source items (objects) per second a backfill moves at most. */
+  readonly itemRate?: number;
+}
+
+/** The read budget of a run: by read units for a reconcile; none for a backfill (paced by items instead). */
+export function readBudgetOf(s: Pick<ReconcileSettings, 'mode' | 'readRate'>): { budget?: ReadBudget } {
+  return s.mode === 'backfill' ? {} : { budget: new ReadBudget({ readRate: s.readRate }) };
+}
+
+/** The run options every pair type's deps take the same way: mode and item pace. */
+export function runModeOf(s: Pick<ReconcileSettings, 'mode' | 'itemRate'>): { mode?: RunMode; itemRate?: number } {
+  return {
+    ...(s.mode !== undefined ? { mode: s.mode } : {}),
+    ...(s.itemRate !== undefined ? { itemRate: s.itemRate } : {}),
+  };
 }
 
 /** A reconcile function's common settings, from its environment. */

@@ -5,13 +5,25 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import type { CheckpointStore, ReconcileCheckpoint } from './checkpoint';
 import { nameOf } from './errors';
 import type { ReportStore, RunReport } from './reconcile-run';
 
 /** The state table key of a pair's reconcile checkpoint. */
 export const CHECKPOINT_KEY = 'reconcile#checkpoint';
+
+/**
+ * The state table key of a pair's backfill checkpoint: a backfill is a run of its own (mode `backfill`),
+ * beside the scheduled reconcile's, so neither stops or restarts the other.
+ */
+export const BACKFILL_CHECKPOINT_KEY = 'backfill#checkpoint';
 
 /** How long a reconcile invocation holds the checkpoint after its last save: the function's 15 minutes, and one more. */
 export const CHECKPOINT_LEASE_MS = 16 * 60_000;
@@ -38,13 +50,16 @@ export class DynamoCheckpointStore implements CheckpointStore {
     private readonly client: DynamoDBClient,
     private readonly stateTable: string,
     private readonly now: () => number = Date.now,
-    opts: { readonly owner?: string; readonly leaseMs?: number } = {},
+    opts: { readonly owner?: string; readonly leaseMs?: number; readonly key?: string } = {},
   ) {
     this.owner = opts.owner ?? randomUUID();
     this.leaseMs = opts.leaseMs ?? CHECKPOINT_LEASE_MS;
+    this.key = opts.key ?? CHECKPOINT_KEY;
   }
 
   private readonly leaseMs: number;
+  /** The checkpoint's `pk`: {@link CHECKPOINT_KEY} or {@link BACKFILL_CHECKPOINT_KEY}. */
+  readonly key: string;
 
   /** The condition of a write that takes or keeps the checkpoint. */
   private held(now: number) {
@@ -58,7 +73,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
   private conflict(err: unknown): never {
     if (nameOf(err) === 'ConditionalCheckFailedException') {
       throw new CheckpointConflictError(
-        `another reconcile run of this pair holds the checkpoint in ${this.stateTable} (its lease runs at most ${this.leaseMs / 60_000} minutes past its last save); this invocation stops`,
+        `another run of this pair holds the checkpoint "${this.key}" in ${this.stateTable} (a holder's lease runs up to ${Math.ceil(CHECKPOINT_LEASE_MS / 60_000)} minutes past its last save); this one stops`,
       );
     }
     throw err;
@@ -66,7 +81,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
 
   async load(): Promise<ReconcileCheckpoint | undefined> {
     const res = await this.client.send(
-      new GetItemCommand({ TableName: this.stateTable, Key: { pk: { S: CHECKPOINT_KEY } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.stateTable, Key: { pk: { S: this.key } }, ConsistentRead: true }),
     );
     const json = res.Item?.state?.S;
     return json === undefined ? undefined : (JSON.parse(json) as ReconcileCheckpoint);
@@ -79,7 +94,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
         new PutItemCommand({
           TableName: this.stateTable,
           Item: {
-            pk: { S: CHECKPOINT_KEY },
+            pk: { S: this.key },
             state: { S: JSON.stringify(checkpoint) },
             updatedAt: { N: String(now) },
             owner: { S: this.owner },
@@ -99,7 +114,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
       await this.client.send(
         new DeleteItemCommand({
           TableName: this.stateTable,
-          Key: { pk: { S: CHECKPOINT_KEY } },
+          Key: { pk: { S: this.key } },
           ...this.held(this.now()),
         }),
       );
@@ -107,10 +122,36 @@ export class DynamoCheckpointStore implements CheckpointStore {
       this.conflict(err);
     }
   }
+
+  /**
+   * Gives the checkpoint up (its lease ends now) so another holder can continue at once: what a run that
+   * stops on purpose (Ctrl-C, the end of an invocation) does. A holder that crashed keeps it until its lease
+   * runs out.
+   */
+  async release(): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.stateTable,
+          Key: { pk: { S: this.key } },
+          UpdateExpression: 'SET #lease = :zero',
+          ConditionExpression: '#owner = :me',
+          ExpressionAttributeNames: { '#owner': 'owner', '#lease': 'leaseUntil' },
+          ExpressionAttributeValues: { ':me': { S: this.owner }, ':zero': { N: '0' } },
+        }),
+      );
+    } catch (err) {
+      // Not ours (any more), or gone: nothing to give up.
+      if (nameOf(err) !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
 }
 
 /** The state table key of a pair's latest reconcile run report. */
 export const REPORT_KEY = 'reconcile#report#latest';
+
+/** The state table key of a pair's latest backfill report. */
+export const BACKFILL_REPORT_KEY = 'backfill#report#latest';
 
 /** Keeps the latest run report. */
 export class DynamoReportStore implements ReportStore {
@@ -118,6 +159,8 @@ export class DynamoReportStore implements ReportStore {
     private readonly client: DynamoDBClient,
     private readonly stateTable: string,
     private readonly now: () => number = Date.now,
+    /** {@link REPORT_KEY} or {@link BACKFILL_REPORT_KEY}. */
+    readonly key: string = REPORT_KEY,
   ) {}
 
   /** Stores the report (`report`: JSON string) with the headline numbers as attributes of their own. */
@@ -126,7 +169,7 @@ export class DynamoReportStore implements ReportStore {
       new PutItemCommand({
         TableName: this.stateTable,
         Item: {
-          pk: { S: REPORT_KEY },
+          pk: { S: this.key },
           report: { S: JSON.stringify(report) },
           complete: { BOOL: report.complete },
           checked: { N: String(report.checked) },

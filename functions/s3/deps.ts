@@ -7,7 +7,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type BucketTargetEnv, type ClientTarget, ENV } from '../contract';
-import { ReadBudget } from '../engine/budget';
 import type { CaptureSink } from '../engine/capture';
 import type { CheckpointStore } from '../engine/checkpoint';
 import { dynamoClient, type Env, jsonEnv, optionalEnv, requiredEnv, sqsClient } from '../engine/clients';
@@ -16,8 +15,10 @@ import {
   applierSettings,
   captureSettings,
   type ReconcileSettings,
+  readBudgetOf,
   reconcileSettingsFromEnv,
   repairEnqueuer,
+  runModeOf,
 } from '../engine/settings';
 import type { S3CaptureOptions } from './capture';
 import { s3Client } from './clients';
@@ -96,6 +97,8 @@ export interface BucketReconcileSettings extends ReconcileSettings {
   readonly suffix?: string;
   /** The checksum the copier asks for, which reconcile compares. */
   readonly checksumAlgorithm: ChecksumAlgorithm;
+  /** Key ranges listed in parallel (functions/s3/shards.ts). @default 1 */
+  readonly shards?: number;
 }
 
 /** The reconcile function's settings, from its environment. */
@@ -129,7 +132,9 @@ export function reconcileDeps(
     store,
     tombstones: new S3TombstoneStore(clients.dynamo({ region: s.stateRegion }), s.stateTable),
     checksumAlgorithm: s.checksumAlgorithm,
-    budget: new ReadBudget({ readRate: s.readRate }),
+    ...readBudgetOf(s),
+    ...runModeOf(s),
+    ...(s.shards !== undefined ? { shards: s.shards } : {}),
     repair: s.repair,
     deleteExtra: s.deleteExtra,
     ...(enqueue

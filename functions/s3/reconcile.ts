@@ -27,12 +27,13 @@
  *
  * Pure logic: buckets, the checkpoint store, tombstones and the repair queue are passed in.
  */
-import type { ReadBudget } from '../engine/budget';
+import { ReadBudget } from '../engine/budget';
 import {
   type CheckpointStore,
   type Cursor,
   emptyCounts,
   newCheckpoint,
+  type RunMode,
   SOURCE_SCAN,
   type TargetCounts,
   targetScan,
@@ -51,6 +52,7 @@ import { compareVersions, LOWEST_OBJECT_VERSION, nextObjectVersion } from '../en
 import type { TargetObject } from './copy';
 import { type S3Envelope, s3KeyHash } from './envelope';
 import { type ChecksumAlgorithm, isMultipartEtag, normalizeEtag, verifyCopy } from './integrity';
+import { discoverBounds, positionIn } from './shards';
 
 /** An object as a listing shows it. */
 export interface ListedObject {
@@ -117,6 +119,12 @@ export interface S3ReconcileDeps {
   readonly enqueue?: (targetId: string, envelopes: readonly S3Envelope[]) => Promise<void>;
   /** Wait before re-reading suspects. @default 0 */
   readonly recheckDelayMs?: number;
+  /** What the run is for (engine/checkpoint.ts {@link RunMode}). @default 'reconcile' */
+  readonly mode?: RunMode;
+  /** Key ranges listed in parallel (per target), split where shard discovery finds the keys (shards.ts). @default 1 */
+  readonly shards?: number;
+  /** Source objects per second the run reads at most. @default - not paced by objects */
+  readonly itemRate?: number;
   /** Keys kept per target and kind for the report. @default 20 */
   readonly maxSamples?: number;
   /** HEADs at once while settling suspects. @default 16 */
@@ -166,7 +174,7 @@ type Kind = FindingKind;
 interface S3Finding {
   readonly kind: Kind;
   readonly key: string;
-  readonly source?: HeadObject;
+  readonly source?: Pick<HeadObject, 'size' | 'etag'>;
   readonly targetVersion?: string;
   /** A lost delete's tombstone: the version of the source's delete. */
   readonly tombstone?: string;
@@ -197,11 +205,13 @@ function paced(reader: BucketReader, budget: ReadBudget | undefined): BucketRead
   };
 }
 
-/** A sorted listing read page by page, buffered so a chunk can stop inside a page. */
+/** A sorted listing of one key range, read page by page, buffered so a chunk can stop inside a page. */
 class Listing {
   private buffer: ListedObject[] = [];
   private more = true;
   private after: string | undefined;
+  /** Objects listed that the suffix leaves out. */
+  skipped = 0;
 
   constructor(
     private readonly reader: BucketReader,
@@ -209,6 +219,8 @@ class Listing {
     private readonly suffix: string | undefined,
     startAfter: string | undefined,
     private readonly pageSize: number,
+    /** The range's last key (inclusive). @default - the end of the listing */
+    private readonly end?: string,
   ) {
     this.after = startAfter;
   }
@@ -217,10 +229,17 @@ class Listing {
   async fill(): Promise<void> {
     while (this.buffer.length === 0 && this.more) {
       const page = await this.reader.list(this.prefix, this.after, this.pageSize);
-      const last = page.objects.at(-1);
+      let objects = page.objects;
+      const last = objects.at(-1);
       this.more = page.truncated && last !== undefined;
       if (last) this.after = last.key;
-      this.buffer = page.objects.filter((o) => this.suffix === undefined || o.key.endsWith(this.suffix));
+      if (this.end !== undefined && last !== undefined && compareKeys(last.key, this.end) >= 0) {
+        // The range ends inside this page.
+        objects = objects.filter((o) => compareKeys(o.key, this.end!) <= 0);
+        this.more = false;
+      }
+      this.buffer = objects.filter((o) => this.suffix === undefined || o.key.endsWith(this.suffix));
+      this.skipped += objects.length - this.buffer.length;
     }
   }
 
@@ -235,6 +254,13 @@ class Listing {
     const n = this.buffer.findIndex((o) => compareKeys(o.key, bound) > 0);
     return this.buffer.splice(0, n === -1 ? this.buffer.length : n);
   }
+
+  /** Takes the count of skipped objects since the last call. */
+  takeSkipped(): number {
+    const n = this.skipped;
+    this.skipped = 0;
+    return n;
+  }
 }
 
 function minBound(a: string | undefined, b: string | undefined): string | undefined {
@@ -245,6 +271,7 @@ function minBound(a: string | undefined, b: string | undefined): string | undefi
 
 interface Ctx {
   readonly deps: S3ReconcileDeps;
+  readonly fill: boolean;
   readonly source: BucketReader;
   readonly algorithm: ChecksumAlgorithm;
   readonly sleep: (ms: number) => Promise<void>;
@@ -312,9 +339,16 @@ async function checkChunk(
     if (t !== undefined && listedEqual(s, t)) {
       out.counts.checked++;
       out.counts.matched++;
+    } else if (t === undefined && ctx.fill) {
+      // A backfill copies what the listing shows missing as listed: the copy is pinned to this ETag, so an
+      // object changed since is left to its own event.
+      out.counts.checked++;
+      out.counts.missing++;
+      out.findings.push({ kind: 'missing', key: s.key, source: { size: s.size, etag: s.etag } });
     } else suspects.push({ key: s.key, source: s });
   }
-  for (const key of inTarget.keys()) suspects.push({ key });
+  // A backfill never looks for extras.
+  if (!ctx.fill) for (const key of inTarget.keys()) suspects.push({ key });
   const delay = ctx.deps.recheckDelayMs ?? 0;
   if (suspects.length > 0 && delay > 0) await ctx.sleep(delay);
   await mapLimit(suspects, ctx.deps.concurrency ?? 16, (s) => settle(ctx, target, s.source, out, s.key));
@@ -393,8 +427,10 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
   const ids = deps.targets.map((t) => t.id);
   if (deps.repair && !deps.enqueue) throw new ReconcileConfigError('repair is on but no enqueue function was given');
   if (deps.repair && !deps.tombstones) throw new ReconcileConfigError('repair is on but no tombstone reader was given');
+  const mode = deps.mode ?? 'reconcile';
   const ctx: Ctx = {
     deps,
+    fill: mode === 'backfill',
     source: paced(deps.source, deps.budget),
     algorithm: deps.checksumAlgorithm ?? 'CRC32',
     sleep: deps.sleep ?? realSleep,
@@ -404,27 +440,44 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
 
   const scanTarget = async (
     target: S3ReconcileTarget,
+    range: KeyRange,
     startAfter: string | undefined,
     hooks: { readonly shouldStop: () => boolean; readonly onPage: (step: ScanStep) => Promise<void> },
   ) => {
     const reader = paced(target.bucket, deps.budget);
-    const src = new Listing(ctx.source, deps.prefix, deps.suffix, startAfter, pageSize);
-    const tgt = new Listing(reader, deps.prefix, deps.suffix, startAfter, pageSize);
+    const from = startAfter ?? range.lo;
+    const src = new Listing(ctx.source, deps.prefix, deps.suffix, from, pageSize, range.hi);
+    const tgt = new Listing(reader, deps.prefix, deps.suffix, from, pageSize, range.hi);
     for (;;) {
       if (hooks.shouldStop()) return;
       await Promise.all([src.fill(), tgt.fill()]);
       const bound = minBound(src.bound(), tgt.bound());
-      const outcome = await checkChunk(ctx, reader, src.take(bound), tgt.take(bound));
+      const sourceObjects = src.take(bound);
+      const outcome = await checkChunk(ctx, reader, sourceObjects, tgt.take(bound));
+      tgt.takeSkipped();
       const repairable = deps.repair
         ? outcome.findings.filter((f) => f.kind !== 'extra' || deps.deleteExtra === true)
         : [];
-      const counts: Partial<TargetCounts> =
-        outcome.unverified > 0 ? { ...outcome.counts, unverified: outcome.unverified } : outcome.counts;
+      const skipped = src.takeSkipped();
+      const bytes = sourceObjects.reduce((n, o) => n + o.size, 0);
+      const counts: Partial<TargetCounts> = {
+        ...outcome.counts,
+        ...(outcome.unverified > 0 ? { unverified: outcome.unverified } : {}),
+        ...(skipped > 0 ? { skipped } : {}),
+        bytes,
+      };
       await hooks.onPage({
-        ...(bound === undefined ? { done: true } : { done: false, lastKey: keyCursor(bound) }),
+        ...(bound === undefined
+          ? { done: true }
+          : {
+              done: false,
+              lastKey: keyCursor(bound),
+              fraction: positionIn(bound, range.lo, range.hi, deps.prefix ?? ''),
+            }),
         counts: { [target.id]: counts },
         findings: outcome.findings.map((f) => ({ target: target.id, kind: f.kind, key: keyCursor(f.key) })),
         ...(repairable.length > 0 ? { repair: () => repairChunk(target.id, repairable) } : {}),
+        sourceItems: sourceObjects.length + skipped,
       });
       if (bound === undefined) return;
     }
@@ -443,23 +496,56 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
     return { [targetId]: repairable.length };
   };
 
+  const shards = deps.shards ?? 1;
+  let bounds: readonly string[] = [];
+  const rangeOf = (segment: number): KeyRange => ({
+    ...(segment > 0 && bounds[segment - 1] !== undefined ? { lo: bounds[segment - 1] } : {}),
+    ...(segment < bounds.length ? { hi: bounds[segment] } : {}),
+  });
   return runCheckpointed(
     {
       pair: deps.pair,
       targetIds: ids,
-      totalSegments: 1,
+      totalSegments: shards,
       store: deps.store,
-      newRun: (startedAt) => {
-        const cp = newCheckpoint(deps.pair, ids, 1, startedAt);
-        cp.scans[SOURCE_SCAN] = [{ done: true }];
-        return cp;
+      mode,
+      newRun: async (startedAt) => {
+        const found =
+          shards > 1
+            ? await discoverBounds(deps.prefix ?? '', (prefix, after) => firstKeyAfter(ctx.source, prefix, after), {
+                shards,
+              })
+            : [];
+        const cp = newCheckpoint(deps.pair, ids, shards, startedAt, mode);
+        // The source is listed as each target's merge partner: it has no scan of its own.
+        cp.scans[SOURCE_SCAN] = [];
+        // Fewer ranges than shards where the keys are few: the segments past the last range have nothing.
+        for (const id of ids) {
+          cp.scans[targetScan(id)] = cp.scans[targetScan(id)]!.map((_, i) => ({ done: i > found.length }));
+        }
+        return { ...cp, ...(found.length > 0 ? { bounds: found } : {}) };
       },
+      ...(deps.itemRate !== undefined ? { itemPace: new ReadBudget({ readRate: deps.itemRate }) } : {}),
       ...(deps.maxSamples !== undefined ? { maxSamples: deps.maxSamples } : {}),
       now,
+      onStart: (cp) => {
+        bounds = cp.bounds ?? [];
+      },
     },
     {
-      scan: (unit, hooks) => scanTarget(byScan.get(unit.scan)!, cursorKey(unit.startKey), hooks),
+      scan: (unit, hooks) => scanTarget(byScan.get(unit.scan)!, rangeOf(unit.segment), cursorKey(unit.startKey), hooks),
     },
     opts,
   );
+}
+
+/** One key range of a sharded listing: after `lo` (from the start when absent) up to `hi` inclusive (to the end). */
+interface KeyRange {
+  readonly lo?: string;
+  readonly hi?: string;
+}
+
+/** The first key under `prefix` after `after` (one request): what shard discovery asks. */
+async function firstKeyAfter(reader: BucketReader, prefix: string, after: string | undefined) {
+  return (await reader.list(prefix, after, 1)).objects[0]?.key;
 }

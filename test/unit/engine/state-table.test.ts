@@ -1,9 +1,20 @@
 /** The reconcile run's state in the pair's state table: the checkpoint store. */
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { newCheckpoint } from '../../../functions/engine/checkpoint';
-import { CHECKPOINT_KEY, CHECKPOINT_LEASE_MS, DynamoCheckpointStore } from '../../../functions/engine/state-table';
+import {
+  BACKFILL_CHECKPOINT_KEY,
+  CHECKPOINT_KEY,
+  CHECKPOINT_LEASE_MS,
+  DynamoCheckpointStore,
+} from '../../../functions/engine/state-table';
 
 const ddb = mockClient(DynamoDBClient);
 beforeEach(() => ddb.reset());
@@ -40,12 +51,37 @@ describe('DynamoCheckpointStore', () => {
       }),
     );
     await expect(store.save(newCheckpoint('orders', ['eu'], 1, 0))).rejects.toThrow(
-      /another reconcile run of this pair holds the checkpoint in replicator-orders-state/,
+      /another run of this pair holds the checkpoint "reconcile#checkpoint" in replicator-orders-state/,
     );
     expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
       ConditionExpression: 'attribute_not_exists(#owner) OR #owner = :me OR #lease < :now',
       ExpressionAttributeValues: { ':me': { S: 'me' }, ':now': { N: '42' } },
     });
+  });
+
+  it('keeps a backfill under its own key, and gives the lease up on release (only its own)', async () => {
+    const store = new DynamoCheckpointStore(new DynamoDBClient({}), 't', () => 7, {
+      owner: 'me',
+      key: BACKFILL_CHECKPOINT_KEY,
+      leaseMs: 60_000,
+    });
+    ddb.on(PutItemCommand).resolves({});
+    await store.save(newCheckpoint('orders', ['eu'], 1, 0, 'backfill'));
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining({ pk: { S: BACKFILL_CHECKPOINT_KEY }, leaseUntil: { N: String(7 + 60_000) } }),
+    });
+    ddb
+      .on(UpdateItemCommand)
+      .resolvesOnce({})
+      .rejects(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }));
+    await store.release();
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      Key: { pk: { S: BACKFILL_CHECKPOINT_KEY } },
+      UpdateExpression: 'SET #lease = :zero',
+      ConditionExpression: '#owner = :me',
+    });
+    // Another holder took it meanwhile: nothing to give up, no error.
+    await expect(store.release()).resolves.toBeUndefined();
   });
 
   it("clears a finished run's checkpoint only while it holds it", async () => {

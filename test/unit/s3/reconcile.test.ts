@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckpointStore, ReconcileCheckpoint } from '../../../functions/engine/checkpoint';
 import { LOWEST_OBJECT_VERSION, nextObjectVersion } from '../../../functions/engine/version';
 import type { S3Envelope } from '../../../functions/s3/envelope';
 import { s3KeyHash } from '../../../functions/s3/envelope';
 import {
-  type BucketReader,
   buildS3RepairEnvelopes,
   compareKeys,
-  type HeadObject,
   listedEqual,
   repairDeleteVersion,
   repairPutVersion,
@@ -15,55 +12,7 @@ import {
   type S3ReconcileDeps,
 } from '../../../functions/s3/reconcile';
 import { MemoryTombstones } from '../../helpers/memory-stores';
-
-/** An in-memory bucket: key → HEAD. Lists in UTF-8 order, as S3 does. */
-class MemoryBucket implements BucketReader {
-  readonly objects = new Map<string, HeadObject>();
-  lists = 0;
-  heads = 0;
-  /** Called after every list, to change the bucket between listing and settling. */
-  afterList?: () => void;
-
-  put(key: string, body: string, extra: Partial<HeadObject> = {}): this {
-    this.objects.set(key, {
-      size: body.length,
-      etag: `"${Buffer.from(body).toString('hex').slice(0, 32).padEnd(32, '0')}"`,
-      checksums: { CRC32: `crc:${body}` },
-      ...extra,
-    });
-    return this;
-  }
-
-  async list(prefix: string | undefined, startAfter: string | undefined, limit: number) {
-    this.lists++;
-    const keys = [...this.objects.keys()]
-      .filter(
-        (k) =>
-          (prefix === undefined || k.startsWith(prefix)) &&
-          (startAfter === undefined || compareKeys(k, startAfter) > 0),
-      )
-      .sort(compareKeys);
-    const page = keys.slice(0, limit);
-    const objects = page.map((key) => ({ key, size: this.objects.get(key)!.size, etag: this.objects.get(key)!.etag }));
-    this.afterList?.();
-    return { objects, truncated: keys.length > limit };
-  }
-
-  async head(key: string) {
-    this.heads++;
-    return this.objects.get(key);
-  }
-}
-
-class MemoryStore implements CheckpointStore {
-  saved?: ReconcileCheckpoint;
-  async load() {
-    return this.saved;
-  }
-  async save(cp: ReconcileCheckpoint) {
-    this.saved = structuredClone(cp);
-  }
-}
+import { MemoryBucket, MemoryStore } from '../../helpers/s3-memory-bucket';
 
 function deps(over: Partial<S3ReconcileDeps> & Pick<S3ReconcileDeps, 'source' | 'targets'>): S3ReconcileDeps {
   return { pair: 'datasets', origin: 'us-east-1', store: new MemoryStore(), pageSize: 3, ...over };
