@@ -12,6 +12,7 @@ import { dynamoClient, type Env, jsonEnv, numberEnv, optionalEnv, requiredEnv, s
 import type { MessageHandlerOptions } from '../engine/message-handler';
 import {
   applierSettings,
+  backfillPageSize,
   captureSettings,
   type ReconcileSettings,
   readBudgetOf,
@@ -143,6 +144,9 @@ export async function reconcileDeps(
     ...readBudgetOf(s),
     ...runModeOf(s),
     totalSegments: s.segments,
+    ...(s.mode === 'backfill' && s.itemRate !== undefined
+      ? { pageSize: backfillPageSize(s.itemRate, s.segments, 500) }
+      : {}),
     repair: s.repair,
     deleteExtra: s.deleteExtra,
     ...(enqueue ? { enqueue } : {}),

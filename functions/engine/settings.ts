@@ -81,6 +81,15 @@ export function readBudgetOf(s: Pick<ReconcileSettings, 'mode' | 'readRate'>): {
   return s.mode === 'backfill' ? {} : { budget: new ReadBudget({ readRate: s.readRate }) };
 }
 
+/**
+ * Items per page of a backfill: about one second of one shard's share of the pace (at least 25, at most the
+ * type's own page size), so the pages the shards read before the pace first applies stay about a second's
+ * worth, and a stop or a timeout redoes little.
+ */
+export function backfillPageSize(itemRate: number, shards: number, max: number): number {
+  return Math.max(25, Math.min(max, Math.ceil(itemRate / Math.max(1, shards))));
+}
+
 /** The run options every pair type's deps take the same way: mode and item pace. */
 export function runModeOf(s: Pick<ReconcileSettings, 'mode' | 'itemRate'>): { mode?: RunMode; itemRate?: number } {
   return {

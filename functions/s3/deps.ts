@@ -13,6 +13,7 @@ import { dynamoClient, type Env, jsonEnv, optionalEnv, requiredEnv, sqsClient } 
 import type { MessageHandlerOptions } from '../engine/message-handler';
 import {
   applierSettings,
+  backfillPageSize,
   captureSettings,
   type ReconcileSettings,
   readBudgetOf,
@@ -135,6 +136,9 @@ export function reconcileDeps(
     ...readBudgetOf(s),
     ...runModeOf(s),
     ...(s.shards !== undefined ? { shards: s.shards } : {}),
+    ...(s.mode === 'backfill' && s.itemRate !== undefined
+      ? { pageSize: backfillPageSize(s.itemRate, s.shards ?? 1, 1000) }
+      : {}),
     repair: s.repair,
     deleteExtra: s.deleteExtra,
     ...(enqueue

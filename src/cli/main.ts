@@ -4,22 +4,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pairResourceNames } from '../../functions/contract';
 import { mismatchedOf } from '../../functions/engine/reconcile-run';
 import { loadConfigFile, type PairConfig, RECONCILE_DEFAULTS, type ReplicationConfig } from '../../lib/config';
 import { DeployError, type DeployProgress } from '../local/deploy';
 import { startMoto } from '../local/moto';
-import { clientConfig } from './aws';
+import {
+  backfillPair,
+  DEFAULT_BACKFILL_RATE,
+  DEFAULT_BACKFILL_SHARDS,
+  formatDuration,
+  progressLine,
+  renderBackfillSummary,
+} from './backfill';
 import { runDemo } from './demo';
 import { type ErrorContext, EXIT, explain } from './errors';
 import { type LocalCloud, PROJECT_DIR, startLocalCloud } from './local-cloud';
 import { pairStatus, redrive } from './operations';
 import { driverOf } from './pair-types/registry';
 import { exitCodeOf, reconcilePair, renderReport } from './reconcile';
-import { ms, progressBar, renderTable } from './table';
+import { ms, renderTable } from './table';
 
 interface CommonOptions {
   config: string;
@@ -308,28 +313,97 @@ export function buildProgram(): Command {
   common(program.command('backfill'))
     .addHelpText(
       'after',
-      '\nExamples:\n  npx replicator backfill orders\n  npx replicator backfill orders --restart --segments 8',
+      '\nExamples:\n  npx replicator backfill orders\n  npx replicator backfill datasets --target eu-west-1 --rate 2000 --shards 16\n  npx replicator backfill orders --restart',
     )
-    .description("copy a pair's existing source items through the apply path (resumable)")
+    .description(
+      "fill a pair's targets with what they lack of the source, through the pair's queue while live writes go on; " +
+        'resumable: Ctrl-C, then the same command continues where it stopped',
+    )
     .argument('<pair>', 'pair name')
-    .option('--segments <n>', 'parallel scan segments', positiveInt('--segments'), 4)
-    .option('--restart', 'ignore the checkpoints of an earlier run')
-    .action(async (name: string, o: CommonOptions & { segments: number; restart?: boolean }) => {
-      const cfg = loadConfig(o);
-      const pair = findPair(cfg, name);
-      const client = clientConfig({ region: o.region ?? cfg.sourceRegion, endpoint: o.endpoint });
-      const tty = process.stdout.isTTY;
-      const r = await driverOf(pair).backfill(pair, {
-        sourceRegion: cfg.sourceRegion,
-        dynamo: new DynamoDBClient(client),
-        sqs: new SQSClient(client),
-        segments: o.segments,
-        restart: o.restart,
-        onProgress: (done, total) => (tty ? process.stdout.write(`\r${progressBar(done, total)}`) : undefined),
-      });
-      if (tty) process.stdout.write('\n');
-      console.log(r.line);
-    });
+    .option(
+      '--target <id>',
+      'only this target (its id, region/table or region/bucket, or its region); repeat for several',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--rate <n>',
+      `source items (objects) per second at most (default ${DEFAULT_BACKFILL_RATE})`,
+      positiveInt('--rate'),
+    )
+    .option(
+      '--shards <n>',
+      `parallel scan segments (tables) or key ranges (buckets) (default ${DEFAULT_BACKFILL_SHARDS})`,
+      positiveInt('--shards'),
+    )
+    .option('--segments <n>', 'same as --shards (kept for earlier scripts)', positiveInt('--segments'))
+    .option('--restart', 'forget an unfinished (or finished) backfill and start over')
+    .option('--json', 'print the run report as JSON')
+    .action(
+      async (
+        name: string,
+        o: CommonOptions & {
+          target?: string[];
+          rate?: number;
+          shards?: number;
+          segments?: number;
+          restart?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const cfg = loadConfig(o);
+        const pair = findPair(cfg, name);
+        const kind = driverOf(pair).kind;
+        const stop = new AbortController();
+        const onSignal = () => {
+          if (stop.signal.aborted) process.exit(130);
+          process.stderr.write('\nstopping after the current pages (Ctrl-C again to quit at once)...\n');
+          stop.abort();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        const tty = process.stderr.isTTY;
+        let lastLine = 0;
+        try {
+          const r = await backfillPair({
+            pair,
+            sourceRegion: o.region ?? cfg.sourceRegion,
+            endpoint: o.endpoint,
+            ...(o.target ? { targets: o.target } : {}),
+            ...(o.rate !== undefined ? { rate: o.rate } : {}),
+            ...((o.shards ?? o.segments) !== undefined ? { shards: o.shards ?? o.segments } : {}),
+            restart: o.restart,
+            signal: stop.signal,
+            onProgress: (p) => {
+              if (tty) process.stderr.write(`\r${progressLine(p, kind)}\u001b[K`);
+              else if (Date.now() - lastLine >= 10_000) {
+                lastLine = Date.now();
+                console.error(progressLine(p, kind));
+              }
+            },
+          });
+          if (tty) process.stderr.write('\n');
+          if (o.json) {
+            console.log(JSON.stringify({ outcome: r.outcome, resumed: r.resumed, report: r.report }, null, 2));
+          } else if (r.outcome === 'already-complete') {
+            const at = r.report.finishedAt ? new Date(r.report.finishedAt).toISOString() : 'earlier';
+            console.log(
+              `backfill of ${pair.name} is already complete (finished ${at}); run with --restart to check every ${kind === 'objects' ? 'object' : 'item'} again`,
+            );
+          } else {
+            console.log(renderBackfillSummary(r.report, kind));
+            console.log(
+              r.outcome === 'complete'
+                ? `backfill of ${pair.name}${r.resumed ? ' (continued from an earlier run)' : ''}: complete in ${formatDuration(r.report.durationMs)}; the copies land as the pair queue drains (replicator status ${pair.name})`
+                : `backfill of ${pair.name} stopped at ${(100 * r.fraction).toFixed(0)}%; run the same command to continue`,
+            );
+          }
+          if (r.outcome === 'stopped') process.exitCode = 130;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      },
+    );
 
   common(program.command('reconcile'))
     .addHelpText(

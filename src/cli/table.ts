@@ -27,10 +27,3 @@ export function ms(v: number): string {
   if (Number.isNaN(v)) return '-';
   return v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`;
 }
-
-/** A one-line text progress bar. */
-export function progressBar(done: number, total: number, width = 30): string {
-  const ratio = total > 0 ? Math.min(1, done / total) : 0;
-  const filled = Math.round(ratio * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}${total > 0 ? `/~${total}` : ''} items`;
-}

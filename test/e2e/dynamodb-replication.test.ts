@@ -7,10 +7,10 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPairConfig } from '../../lib/config';
 import { localDynamo, queueDepth } from '../../src/cli/aws';
+import { backfillPair } from '../../src/cli/backfill';
 import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
 import { redrive } from '../../src/cli/operations';
 import { verifyTablePair as verifyPair } from '../../src/cli/pair-types/dynamodb';
-import { backfill } from '../../src/cli/pair-types/dynamodb-backfill';
 import { converged } from '../../src/cli/pair-types/dynamodb-verify';
 import { eventually } from '../helpers/eventually';
 import { expectCallsAllowed, recordCalls } from '../iam/local-cloud-calls';
@@ -198,13 +198,10 @@ describe('DynamoDB replication on the local cloud', () => {
     }
     const drifted = await verifyPair(cloud, pair);
     expect(drifted.get('eu-west-1/e2e-orders')?.missing).toHaveLength(5);
-    const sqs = new SQSClient({
-      region: 'us-east-1',
-      endpoint: cloud.endpoint,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
-    const r = await backfill({ pair, sourceRegion: 'us-east-1', dynamo: src(), sqs, segments: 2, restart: true });
-    expect(r.items).toBe(drifted.get('eu-west-1/e2e-orders')!.checked);
+    const r = await backfillPair({ pair, sourceRegion: 'us-east-1', endpoint: cloud.endpoint, shards: 2 });
+    // Only what the target lacks is enqueued, and only to it.
+    const filled = r.report.targets.find((t) => t.target === 'eu-west-1/e2e-orders')!;
+    expect(filled).toMatchObject({ missing: 5, repaired: 5, checked: drifted.get('eu-west-1/e2e-orders')!.checked });
     await waitConverged();
   });
 

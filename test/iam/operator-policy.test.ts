@@ -81,10 +81,12 @@ describe("the README's IAM policy for the CLI", () => {
       call('sqs:SendMessage', queue('replicator-orders')),
       call('sqs:DeleteMessage', queue('replicator-orders-dlq')),
       call('sqs:ChangeMessageVisibility', queue('replicator-orders-dlq')),
-      // backfill: scan the source, checkpoint each segment, enqueue.
+      // backfill: read the source (DynamoDB: scan, its item count; S3: list), look each page up on the targets,
+      // checkpoint after every page, give the checkpoint up when stopped, keep the report, enqueue.
       call('dynamodb:DescribeTable', table('us-east-1', 'orders')),
       call('dynamodb:Scan', table('us-east-1', 'orders')),
       call('dynamodb:PutItem', table('us-east-1', 'replicator-orders-state')),
+      call('dynamodb:UpdateItem', table('us-east-1', 'replicator-orders-state')),
       call('dynamodb:DeleteItem', table('us-east-1', 'replicator-orders-state')),
       // reconcile: both sides of each pair, its report, its metrics, and a target's role.
       call('dynamodb:Scan', table('ap-northeast-1', 'orders-replica')),

@@ -73,3 +73,22 @@ describe('logical ids of data resources', () => {
     expect(kept).toEqual(FIXTURE.configs[name]);
   });
 });
+
+describe('adding a target to a pair', () => {
+  it('keeps every resource of the source stack (ids and types): cdk deploy adds, never replaces', async () => {
+    const before = loadConfigFile(path.join(PROJECT_ROOT, 'test/fixtures/configs/e2e-backfill.json'));
+    const after = loadConfigFile(path.join(PROJECT_ROOT, 'test/fixtures/configs/e2e-backfill-added.json'));
+    const resources = async (config: ReplicationConfigInput) =>
+      Template.fromStack((await build(config, { account: '123456789012' })).source).toJSON().Resources as Record<
+        string,
+        { Type: string; Properties?: Record<string, unknown> }
+      >;
+    const [a, b] = [await resources(before), await resources(after)];
+    for (const [id, r] of Object.entries(a)) expect({ id, type: b[id]?.Type }).toEqual({ id, type: r.Type });
+    // The data resources keep their physical names too (a changed name replaces the resource).
+    for (const [id, r] of Object.entries(a).filter(([, r]) => DATA_TYPES.includes(r.Type))) {
+      const name = (p?: Record<string, unknown>) => p?.TableName ?? p?.BucketName ?? p?.QueueName;
+      expect({ id, name: name(b[id]!.Properties) }).toEqual({ id, name: name(r.Properties) });
+    }
+  });
+});

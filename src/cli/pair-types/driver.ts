@@ -1,12 +1,10 @@
 /**
- * What the CLI needs of a pair type: its reconcile run, its backfill, and its part of the local demo (a
+ * What the CLI needs of a pair type: its reconcile run (also its backfill: the run in mode `backfill`), and its part of the local demo (a
  * workload and an independent verifier). Each type's module (`dynamodb.ts`, `s3.ts`) implements one
  * {@link CliPairDriver}; `registry.ts` holds them by type, so every CLI decision on a pair's type goes
  * through it. Kept apart from lib/pair-types/ (the stacks side), which loads aws-cdk-lib.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { CheckpointStore } from '../../../functions/engine/checkpoint';
+import type { CheckpointStore, RunMode } from '../../../functions/engine/checkpoint';
 import type { ReconcileResult } from '../../../functions/engine/reconcile-run';
 import type { PairConfig } from '../../../lib/config';
 import type { LocalCloud } from '../local-cloud';
@@ -37,24 +35,15 @@ export interface ReconcileContext {
   readonly deleteExtra: boolean;
   /** Parallel scan segments per table (DynamoDB pairs). */
   readonly segments: number;
-  /** Read units (S3: requests) per second over the whole run. */
+  /** Read units (S3: requests) per second over the whole run (a reconcile's pace). */
   readonly readRate: number;
   readonly store: CheckpointStore;
-}
-
-/** How the CLI runs a backfill of one pair. */
-export interface BackfillContext {
-  readonly sourceRegion: string;
-  readonly dynamo: DynamoDBClient;
-  readonly sqs: SQSClient;
-  readonly segments: number;
-  readonly restart?: boolean;
-  readonly onProgress?: (done: number, total: number) => void;
-}
-
-/** What a backfill did, in a line. */
-export interface BackfillSummary {
-  readonly line: string;
+  /** What the run is for. @default 'reconcile' */
+  readonly mode?: RunMode;
+  /** The targets the run covers (ids). @default - every target of the pair */
+  readonly targetIds?: readonly string[];
+  /** Source items (objects) per second at most (a backfill's pace). @default - not paced by items */
+  readonly itemRate?: number;
 }
 
 /** How the demo drives one pair: write its workload, verify its targets. */
@@ -79,12 +68,17 @@ export interface DemoSize {
 
 /** The CLI's side of one pair type. */
 export interface CliPairDriver<P extends PairConfig> {
+  /** What the type's source holds, as messages count it. */
+  readonly kind: 'items' | 'objects';
   /** One invocation of the pair's reconcile run, in this process, until `deadlineMs`. */
   reconcileRunner(pair: P, o: ReconcileContext): Promise<(deadlineMs: number) => Promise<ReconcileResult>>;
-  /** Copies the source's existing data through the apply path, resumably; throws where the type has none yet. */
-  backfill(pair: P, o: BackfillContext): Promise<BackfillSummary>;
   /** Compares the source with each target, item by item or object by object. */
   verify(cloud: Pick<LocalCloud, 'endpoint' | 'config'>, pair: P): Promise<Map<string, TargetDiff>>;
   /** The pair's part of the local demo. */
   demo(cloud: Pick<LocalCloud, 'endpoint' | 'config'>, pair: P, size: DemoSize): DemoDriver;
+}
+
+/** The targets a run covers: those of `ids` (all when absent). */
+export function onlyTargets<T extends { readonly id: string }>(targets: readonly T[], ids?: readonly string[]): T[] {
+  return ids ? targets.filter((t) => ids.includes(t.id)) : [...targets];
 }

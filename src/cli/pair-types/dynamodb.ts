@@ -1,6 +1,6 @@
 /**
  * The CLI's side of DynamoDB pairs: reconcile through the functions' own dependency factory
- * (functions/dynamodb/deps.ts) with the CLI's clients, backfill, and the demo's table workload and verifier.
+ * (functions/dynamodb/deps.ts) with the CLI's clients (backfill too), and the demo's table workload and verifier.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -12,8 +12,7 @@ import { targetAccountOf } from '../../../lib/pair-types/common-schema';
 import { tableTargetsEnv } from '../../../lib/pair-types/dynamodb-schema';
 import { clientConfig, localDynamo, targetClientConfig } from '../aws';
 import { runAtRate } from '../workload';
-import type { CliPairDriver } from './driver';
-import { backfill } from './dynamodb-backfill';
+import { type CliPairDriver, onlyTargets } from './driver';
 import { compareTables, type TableDiff } from './dynamodb-verify';
 import { applyOp, type KeyAttribute, makeWorkload } from './dynamodb-workload';
 
@@ -58,13 +57,15 @@ export async function verifyTablePair(
 
 /** The CLI driver of DynamoDB pairs. */
 export const DYNAMODB_CLI: CliPairDriver<DynamoPairConfig> = {
+  kind: 'items',
+
   async reconcileRunner(pair, o) {
     const deps = await reconcileDeps(
       {
         pair: pair.name,
         sourceRegion: o.sourceRegion,
         sourceTable: pair.source.table,
-        targets: tableTargetsEnv(pair),
+        targets: onlyTargets(tableTargetsEnv(pair), o.targetIds),
         ...(pair.filter ? { filter: pair.filter } : {}),
         ...(o.queueUrl ? { queueUrl: o.queueUrl } : {}),
         stateRegion: o.sourceRegion,
@@ -75,35 +76,13 @@ export const DYNAMODB_CLI: CliPairDriver<DynamoPairConfig> = {
         segments: o.segments,
         // On demand: suspects are re-read at once (the caller chose the moment).
         recheckDelayMs: 0,
+        ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.itemRate !== undefined ? { itemRate: o.itemRate } : {}),
       },
       cliClients(o.endpoint, o.sourceRegion),
       o.store,
     );
     return (deadlineMs) => runReconcile(deps, { deadlineMs });
-  },
-
-  async backfill(pair, o) {
-    const r = await backfill({
-      pair,
-      sourceRegion: o.sourceRegion,
-      dynamo: o.dynamo,
-      sqs: o.sqs,
-      segments: o.segments,
-      restart: o.restart,
-      onProgress: o.onProgress,
-    });
-    if (r.doneSegments === r.segments) {
-      return {
-        line: `backfill of ${pair.name} is already complete (all ${r.segments} segment(s) done by an earlier run); run with --restart to copy every item again`,
-      };
-    }
-    const carried = [
-      r.resumedSegments ? `${r.resumedSegments} segment(s) resumed` : '',
-      r.doneSegments ? `${r.doneSegments} already done` : '',
-    ].filter((x) => x !== '');
-    return {
-      line: `backfill of ${pair.name}: ${r.items} item(s) enqueued in ${r.messages} message(s)${carried.length ? ` (${carried.join(', ')})` : ''}; complete`,
-    };
   },
 
   verify: verifyTablePair,

@@ -1,11 +1,10 @@
 /**
  * The CLI's side of S3 pairs: reconcile through the functions' own dependency factory (functions/s3/deps.ts)
- * with the CLI's clients, and the demo's object workload and verifier. Backfill is not built for S3 pairs yet.
+ * with the CLI's clients (backfill too), and the demo's object workload and verifier.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { InvalidArgumentError } from 'commander';
 import { pairResourceNames } from '../../../functions/contract';
 import { type BucketClients, reconcileDeps } from '../../../functions/s3/deps';
 import { runS3Reconcile } from '../../../functions/s3/reconcile';
@@ -14,7 +13,7 @@ import { targetAccountOf } from '../../../lib/pair-types/common-schema';
 import { bucketTargetsEnv } from '../../../lib/pair-types/s3-schema';
 import { clientConfig, localS3, targetClientConfig } from '../aws';
 import { runAtRate } from '../workload';
-import type { CliPairDriver } from './driver';
+import { type CliPairDriver, onlyTargets } from './driver';
 import { type BucketDiff, compareBuckets } from './s3-verify';
 import { applyS3Op, makeS3Workload } from './s3-workload';
 
@@ -52,13 +51,15 @@ export async function verifyBucketPair(
 
 /** The CLI driver of S3 pairs. */
 export const S3_CLI: CliPairDriver<S3PairConfig> = {
+  kind: 'objects',
+
   async reconcileRunner(pair, o) {
     const deps = reconcileDeps(
       {
         pair: pair.name,
         sourceRegion: o.sourceRegion,
         sourceBucket: pair.source.bucket,
-        targets: bucketTargetsEnv(pair),
+        targets: onlyTargets(bucketTargetsEnv(pair), o.targetIds),
         ...(pair.prefix !== undefined ? { prefix: pair.prefix } : {}),
         ...(pair.suffix !== undefined ? { suffix: pair.suffix } : {}),
         stateRegion: o.sourceRegion,
@@ -70,15 +71,15 @@ export const S3_CLI: CliPairDriver<S3PairConfig> = {
         checksumAlgorithm: 'CRC32',
         // On demand: suspects are re-read at once (the caller chose the moment).
         recheckDelayMs: 0,
+        ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.itemRate !== undefined ? { itemRate: o.itemRate } : {}),
+        // Key ranges listed in parallel (one for a reconcile, whose checkpoint predates them).
+        shards: o.mode === 'backfill' ? o.segments : 1,
       },
       cliClients(o.endpoint, o.sourceRegion),
       o.store,
     );
     return (deadlineMs) => runS3Reconcile(deps, { deadlineMs });
-  },
-
-  async backfill(pair) {
-    throw new InvalidArgumentError(`backfill of s3 pairs is not supported yet (given pair "${pair.name}")`);
   },
 
   verify: verifyBucketPair,
