@@ -14,6 +14,11 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
       "S3 copies on the local cloud: Replicator's copier vs aws s3 sync and rclone; a large object's multipart copy",
     run: async () => (await import('./s3')).runS3Benchmark(),
   },
+  backfill: {
+    describe:
+      'Deployed backfill jobs of 50,000 day-one items and 5,000 objects on the local cloud, each interrupted by a function timeout, vs a raw Scan and listing',
+    run: async () => (await import('./backfill')).runBackfillBenchmark(),
+  },
   reconcile: {
     describe: 'DynamoDB reconcile of 50,000 items on the local cloud (moto) vs a raw parallel Scan of the same tables',
     run: async () => (await import('./reconcile')).runReconcileBenchmark(),

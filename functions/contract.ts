@@ -49,6 +49,8 @@ export const ENV = {
   COPY_CONCURRENCY: 'COPY_CONCURRENCY',
   /** Copy and S3 reconcile: the full-object checksum requested on copies and compared by reconcile. */
   CHECKSUM_ALGORITHM: 'CHECKSUM_ALGORITHM',
+  /** Backfill: URL of the pair's backfill queue, where a job's next message goes. */
+  BACKFILL_QUEUE_URL: 'BACKFILL_QUEUE_URL',
   /** Reconcile: `true` re-enqueues what differs. */
   REPAIR: 'REPAIR',
   /** Reconcile: `true` lets a repair delete target items or objects the source does not have. */
@@ -120,6 +122,12 @@ export interface PairResourceNames {
   readonly reconcileFunction: string;
   /** Scheduled reconcile invocations that failed after Lambda's retries (their on-failure destination). */
   readonly reconcileFailureQueue: string;
+  /** The deployed backfill job's function. */
+  readonly backfillFunction: string;
+  /** The backfill job's messages (one per invocation of the job). */
+  readonly backfillQueue: string;
+  /** Job messages that failed the backfill queue's receive limit. */
+  readonly backfillDeadLetterQueue: string;
 }
 
 /**
@@ -139,6 +147,9 @@ export function pairResourceNames(pairName: string): PairResourceNames {
     copyFunction: `${base}-copy`,
     reconcileFunction: `${base}-reconcile`,
     reconcileFailureQueue: `${base}-reconcile-failures`,
+    backfillFunction: `${base}-backfill`,
+    backfillQueue: `${base}-backfill-jobs`,
+    backfillDeadLetterQueue: `${base}-backfill-jobs-dlq`,
   };
 }
 

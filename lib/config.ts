@@ -76,6 +76,14 @@ const reconcileSchema = z.strictObject({
   segments: z.int().min(1).max(64).optional(),
 });
 
+const backfillSchema = z.strictObject({
+  /**
+   * Timeout of each pair's backfill function, in seconds; a job runs this long per invocation, and its queue's
+   * visibility timeout (after which a timed-out invocation's message comes back) is six times this.
+   */
+  timeoutSeconds: z.int().min(30).max(900).optional(),
+});
+
 const alarmsSchema = z.strictObject({
   /** Address subscribed to the alarm topic (it must confirm the subscription). */
   email: z.email('must be an e-mail address').optional(),
@@ -89,6 +97,8 @@ const configSchema = z.strictObject({
   account: accountSchema.optional(),
   pairs: z.array(pairSchema).min(1, 'must list at least one pair'),
   reconcile: reconcileSchema.optional(),
+  /** The deployed backfill job's settings (`replicator backfill PAIR --deployed`). */
+  backfill: backfillSchema.optional(),
   /** Where alarms go and their thresholds. */
   alarms: alarmsSchema.optional(),
   /**
@@ -110,6 +120,12 @@ export type AlarmsConfig = z.output<typeof alarmsSchema>;
 export const ALARMS_DEFAULTS: Required<Omit<AlarmsConfig, 'email'>> = {
   latencyP99Ms: 60_000,
 };
+
+/** Backfill job settings of a deployment. */
+export type BackfillConfig = z.output<typeof backfillSchema>;
+
+/** Defaults of {@link BackfillConfig}. */
+export const BACKFILL_DEFAULTS: Required<BackfillConfig> = { timeoutSeconds: 900 };
 
 /** Reconcile settings of a deployment. */
 export type ReconcileConfig = z.output<typeof reconcileSchema>;

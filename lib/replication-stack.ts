@@ -64,6 +64,7 @@ export class ReplicationStack extends Stack {
       alarmTopic: this.alarmTopic.topic,
       latencyP99Threshold: Duration.millis(config.alarms?.latencyP99Ms ?? ALARMS_DEFAULTS.latencyP99Ms),
       reconcile: config.reconcile,
+      ...(config.backfill ? { backfill: config.backfill } : {}),
       sourceStreamArns: props.sourceStreamArns,
       // Created with the first source bucket that needs it, so a stack without one has none.
       accessLogs: () => {

@@ -158,6 +158,7 @@ export class TargetAccountStack extends TargetStack {
         const functions = [
           applierFunctionName(pair),
           ...(config.reconcile ? [pairResourceNames(pair.name).reconcileFunction] : []),
+          pairResourceNames(pair.name).backfillFunction,
         ];
         for (const fn of functions) {
           trusted.add(`arn:${partition}:iam::${props.sourceAccount}:role/${functionRoleName(fn, config.sourceRegion)}`);

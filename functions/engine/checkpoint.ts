@@ -250,10 +250,16 @@ export function progressOf(cp: ReconcileCheckpoint): number {
   if (cp.finishedAt !== undefined || isComplete(cp)) return 1;
   if (cp.estimatedTotal !== undefined && cp.estimatedTotal > 0) {
     // Every target sees every source item: the source's share is the least of the targets'.
-    const read = Math.min(...Object.values(cp.counts).map((c) => c.checked + (c.skipped ?? 0) + c.inFlight));
+    const read = Math.min(...Object.values(cp.counts).map((c) => sourceReadOf([c])));
     return Math.min(0.99, read / cp.estimatedTotal);
   }
   const segments = Object.values(cp.scans).flat();
   if (segments.length === 0) return 0;
   return segments.reduce((n, s) => n + (s.done ? 1 : (s.fraction ?? 0)), 0) / segments.length;
+}
+
+/** Source items (objects) a run has read: every target sees each one, so the most any target has seen. */
+export function sourceReadOf(counts: Readonly<Record<string, TargetCounts>> | readonly TargetCounts[]): number {
+  const all: readonly TargetCounts[] = Array.isArray(counts) ? counts : Object.values(counts);
+  return Math.max(0, ...all.map((c) => c.checked + c.inFlight + (c.skipped ?? 0)));
 }

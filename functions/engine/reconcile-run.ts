@@ -171,8 +171,11 @@ export interface RunReport {
   readonly repaired: number;
   /** matched / checked over all targets (1 when nothing was checked). */
   readonly consistencyRatio: number;
-  /** Who ran it: `schedule` (the deployed function; also when absent) or `cli` (`replicator reconcile`). */
-  readonly trigger?: 'schedule' | 'cli';
+  /**
+   * Who ran it: `schedule` (the deployed reconcile function; also when absent), `cli` (`replicator reconcile`
+   * or `backfill`) or `job` (the deployed backfill job).
+   */
+  readonly trigger?: 'schedule' | 'cli' | 'job';
   /** What the run was for. @default 'reconcile' */
   readonly mode?: RunMode;
 }

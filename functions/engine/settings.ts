@@ -130,3 +130,8 @@ export function repairEnqueuer(
     });
   };
 }
+
+/** The targets a run covers: those of `ids` (all when absent). */
+export function onlyTargets<T extends { readonly id: string }>(targets: readonly T[], ids?: readonly string[]): T[] {
+  return ids ? targets.filter((t) => ids.includes(t.id)) : [...targets];
+}

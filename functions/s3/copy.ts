@@ -51,7 +51,15 @@ import {
 import { PoisonRecordError, RetryableApplyError, reasonOf } from '../engine/errors';
 import type { TombstoneStore } from '../engine/tombstones';
 import { compareVersions } from '../engine/version';
-import { REP_META_PREFIX, REP_ORIGIN_META, REP_VERSION_META, type S3Envelope, s3KeyHash } from './envelope';
+import {
+  REP_ETAG_META,
+  REP_META_PREFIX,
+  REP_MODIFIED_META,
+  REP_ORIGIN_META,
+  REP_VERSION_META,
+  type S3Envelope,
+  s3KeyHash,
+} from './envelope';
 import { IntegrityError, isS3Poison, isSourceGone } from './errors';
 import {
   CHECKSUM_ALGORITHMS,
@@ -259,12 +267,17 @@ export function newestPerObject(envelopes: readonly S3Envelope[]): { newest: S3E
   return newestPerKey(envelopes, (e) => e.key.key);
 }
 
-/** The target's user metadata: the source's, without any `rep-` keys of its own, plus `rep-v` and `rep-o`. */
+/**
+ * The target's user metadata: the source's, without any `rep-` keys of its own, plus `rep-v` and `rep-o`, and
+ * which source object it is a copy of (`rep-e`, its ETag; `rep-m`, its LastModified), which `wait` reads.
+ */
 export function targetMetadata(source: SourceObject, envelope: S3Envelope): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(source.metadata)) if (!k.toLowerCase().startsWith(REP_META_PREFIX)) out[k] = v;
   out[REP_VERSION_META] = envelope.version;
   out[REP_ORIGIN_META] = envelope.origin;
+  out[REP_ETAG_META] = normalizeEtag(source.etag);
+  if (source.lastModified !== undefined) out[REP_MODIFIED_META] = String(source.lastModified);
   return out;
 }
 

@@ -28,6 +28,13 @@ export type S3Envelope = Envelope<S3ObjectRef, never>;
 export const REP_VERSION_META = 'rep-v';
 /** User-metadata key holding the region where the replicated change was made (rule 4). */
 export const REP_ORIGIN_META = 'rep-o';
+/**
+ * User-metadata key holding the source object's ETag (unquoted) a target copy was made from: what `wait` asks
+ * a target, since a multipart copy's own ETag differs from its source's.
+ */
+export const REP_ETAG_META = 'rep-e';
+/** User-metadata key holding the source object's LastModified (epoch ms) a target copy was made from. */
+export const REP_MODIFIED_META = 'rep-m';
 /** Prefix of every user-metadata key Replicator adds to target objects. */
 export const REP_META_PREFIX = 'rep-';
 

@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type MetricName } from '../../functions/contract';
+import { BACKFILL_MAX_RECEIVES } from './backfiller';
 
 /** CloudWatch's limit on alarm names. */
 const MAX_ALARM_NAME = 255;
@@ -78,6 +79,11 @@ export interface PairMonitoringProps extends PairAlarmOptions {
   readonly pairName: string;
   /** Dead-letter queue of the pair queue. */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * Dead-letter queue of the backfill job's queue: job messages that kept failing.
+   * @default - none: no backfill alarm
+   */
+  readonly backfillDeadLetterQueue?: sqs.IQueue;
   /**
    * The pair queue: the age of its oldest message is the pair's backlog.
    * @default - no backlog alarm on the queue
@@ -194,6 +200,8 @@ export class PairMonitoring extends Construct {
   readonly reconcilerAlarms: ReconcilerAlarms | undefined;
   /** Every alarm above (the pair's, then each target's). */
   readonly alarms: readonly cloudwatch.Alarm[];
+  /** Job messages of a deployed backfill that failed every receive (`replicator-<pair>-backfill-failed`). */
+  readonly backfillFailedAlarm: cloudwatch.Alarm | undefined;
 
   constructor(scope: Construct, id: string, props: PairMonitoringProps) {
     super(scope, id);
@@ -208,6 +216,17 @@ export class PairMonitoring extends Construct {
       alarmDescription: `Envelopes of pair ${props.pairName} were dead-lettered; inspect them, then run "replicator redrive ${props.pairName}".`,
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
     });
+    this.backfillFailedAlarm = props.backfillDeadLetterQueue
+      ? new cloudwatch.Alarm(this, 'BackfillFailedAlarm', {
+          ...AT_LEAST_ONE,
+          alarmName: alarmName(`${prefix}-backfill-failed`),
+          alarmDescription: `A deployed backfill job of pair ${props.pairName} stopped: its message failed ${BACKFILL_MAX_RECEIVES} times (the backfill function's logs say why). "replicator backfill ${props.pairName} --deployed" starts it again from its checkpoint.`,
+          metric: props.backfillDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period,
+            statistic: 'Maximum',
+          }),
+        })
+      : undefined;
     this.captureFailureAlarm = new cloudwatch.Alarm(this, 'CaptureFailureAlarm', {
       ...AT_LEAST_ONE,
       alarmName: `${prefix}-capture-failures`,
@@ -306,6 +325,7 @@ export class PairMonitoring extends Construct {
     const r = this.reconcilerAlarms;
     this.alarms = [
       this.deadLetterAlarm,
+      ...(this.backfillFailedAlarm ? [this.backfillFailedAlarm] : []),
       this.captureFailureAlarm,
       this.captureLagAlarm,
       this.applyErrorsAlarm,

@@ -4,11 +4,18 @@
  * target roles, re-send and dead-letter). Helpers, not a construct, so the resources keep their place (and
  * logical ids) in each pair. The pair constructs themselves stand on `ReplicationPair` (replication-pair.ts).
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { pairResourceNames } from '../../functions/contract';
+import {
+  type BucketTargetEnv,
+  ENV,
+  type FunctionEnvironment,
+  pairResourceNames,
+  type TableTargetEnv,
+} from '../../functions/contract';
 import type { PairQueue } from './pair-queue';
 
 /** Tag key set on every resource of a pair. */
@@ -134,4 +141,44 @@ export function definedStatements(...statements: (iam.PolicyStatement | undefine
 /** Adds each defined statement to `role`'s policy. */
 export function addStatements(role: iam.IRole, ...statements: (iam.PolicyStatement | undefined)[]): void {
   for (const s of definedStatements(...statements)) role.addToPrincipalPolicy(s);
+}
+
+/**
+ * What a function that reads a pair's source and targets and enqueues copies through the pair queue is given:
+ * the reconciler and the backfiller alike.
+ */
+export interface PairReaderProps {
+  /** The pair's targets as its TARGETS variable lists them (their roles are assumed). */
+  readonly targets: readonly (TableTargetEnv | BucketTargetEnv)[];
+  /** The pair's state table (checkpoints and reports). */
+  readonly stateTable: dynamodb.ITable;
+  /** The pair queue: repairs and backfilled copies travel through the normal apply/copy path. */
+  readonly queue: sqs.IQueue;
+  /** Entry file of the pair type's handler (absolute). */
+  readonly entry: string;
+  /** The pair type's own variables (source, filters). */
+  readonly environment: FunctionEnvironment;
+  /** The pair type's reads of its source and targets. */
+  readonly readStatements: readonly iam.PolicyStatement[];
+}
+
+/** The variables every such function reads: the pair, its source region, state table, queue and targets. */
+export function pairReaderEnvironment(scope: Construct, pairName: string, props: PairReaderProps): FunctionEnvironment {
+  return {
+    [ENV.PAIR_NAME]: pairName,
+    [ENV.SOURCE_REGION]: Stack.of(scope).region,
+    [ENV.STATE_TABLE]: props.stateTable.tableName,
+    [ENV.QUEUE_URL]: props.queue.queueUrl,
+    [ENV.TARGETS]: JSON.stringify(props.targets),
+  };
+}
+
+/** Its grants: the type's reads, the targets' roles, the state table, and sending to the pair queue (`sid`). */
+export function grantPairReader(role: iam.IRole, props: PairReaderProps, sid: string): void {
+  for (const statement of props.readStatements) role.addToPrincipalPolicy(statement);
+  grantAssumeTargetRoles(role, props.targets);
+  grantStateTable(role, props.stateTable);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ sid, actions: ['sqs:SendMessage'], resources: [props.queue.queueArn] }),
+  );
 }

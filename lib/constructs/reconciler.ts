@@ -5,23 +5,15 @@
  * the handler entry, the type's variables and its reads of the source and targets (each type module's
  * `reconcileReadStatements`). Metrics go out as EMF log lines, so no CloudWatch permission is needed.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  type BucketTargetEnv,
-  ENV,
-  type FunctionEnvironment,
-  pairResourceNames,
-  type TableTargetEnv,
-} from '../../functions/contract';
+import { ENV, pairResourceNames } from '../../functions/contract';
 import { RECONCILE_DEFAULTS, type ReconcileConfig } from '../config';
-import { grantAssumeTargetRoles, grantStateTable } from './pair-common';
+import { grantPairReader, type PairReaderProps, pairReaderEnvironment } from './pair-common';
 import { acknowledgeDeadLetterQueue } from './pair-queue';
 import { ReplicatorFunction } from './replicator-function';
 
@@ -29,7 +21,7 @@ import { ReplicatorFunction } from './replicator-function';
 export const RECONCILE_TIMEOUT = Duration.seconds(900);
 
 /** Props of a {@link Reconciler}. */
-export interface ReconcilerProps {
+export interface ReconcilerProps extends PairReaderProps {
   /** Name of the pair; the function is `replicator-<pair>-reconcile`. */
   readonly pairName: string;
   /** The deployment's reconcile settings (schedule, repair, read rate, segments). */
@@ -39,18 +31,6 @@ export interface ReconcilerProps {
    * @default - RECONCILE_DEFAULTS.deleteExtra (false): extras are only reported
    */
   readonly deleteExtra?: boolean;
-  /** The pair's targets as its TARGETS variable lists them (their roles are assumed). */
-  readonly targets: readonly (TableTargetEnv | BucketTargetEnv)[];
-  /** The pair's state table (checkpoint and latest run report). */
-  readonly stateTable: dynamodb.ITable;
-  /** The pair queue: repairs travel through the normal apply/copy path. */
-  readonly queue: sqs.IQueue;
-  /** Entry file of the pair type's reconcile handler (absolute). */
-  readonly entry: string;
-  /** The pair type's own variables (source, filters). */
-  readonly environment: FunctionEnvironment;
-  /** The pair type's reads of its source and targets. */
-  readonly readStatements: readonly iam.PolicyStatement[];
 }
 
 /** A pair's scheduled reconcile function and its rule. */
@@ -67,7 +47,6 @@ export class Reconciler extends Construct {
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
     const { reconcile } = props;
-    const stack = Stack.of(this);
     this.schedule = reconcile.schedule;
 
     const names = pairResourceNames(props.pairName);
@@ -81,14 +60,10 @@ export class Reconciler extends Construct {
       memorySize: 1024,
       timeout: RECONCILE_TIMEOUT,
       environment: {
-        [ENV.PAIR_NAME]: props.pairName,
-        [ENV.SOURCE_REGION]: stack.region,
-        [ENV.STATE_TABLE]: props.stateTable.tableName,
-        [ENV.QUEUE_URL]: props.queue.queueUrl,
+        ...pairReaderEnvironment(this, props.pairName, props),
         [ENV.REPAIR]: String(reconcile.repair),
         [ENV.DELETE_EXTRA]: String(props.deleteExtra ?? RECONCILE_DEFAULTS.deleteExtra),
         [ENV.READ_RATE]: String(reconcile.readRate ?? RECONCILE_DEFAULTS.readRate),
-        [ENV.TARGETS]: JSON.stringify(props.targets),
         ...props.environment,
       },
     });
@@ -126,16 +101,6 @@ export class Reconciler extends Construct {
       ],
     });
 
-    const role = this.function.role;
-    for (const statement of props.readStatements) role.addToPrincipalPolicy(statement);
-    grantAssumeTargetRoles(role, props.targets);
-    grantStateTable(role, props.stateTable);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'EnqueueRepairs',
-        actions: ['sqs:SendMessage'],
-        resources: [props.queue.queueArn],
-      }),
-    );
+    grantPairReader(this.function.role, props, 'EnqueueRepairs');
   }
 }

@@ -25,8 +25,9 @@ import {
   pairResourceNames,
   type TableTargetEnv,
 } from '../../functions/contract';
-import type { ReconcileConfig } from '../config';
+import type { BackfillConfig, ReconcileConfig } from '../config';
 import { type CommonPairOptions, durationSeconds } from '../pair-types/common-schema';
+import { Backfiller } from './backfiller';
 import { type PairAlarmOptions, PairMonitoring } from './monitoring';
 import { CAPTURE_TIMEOUT, createStateTable, PAIR_TAG } from './pair-common';
 import { PairQueue } from './pair-queue';
@@ -40,6 +41,8 @@ export interface ReplicationPairProps extends PairAlarmOptions {
    * @default - no scheduled reconciler (`replicator reconcile` still runs on demand)
    */
   readonly reconcile?: ReconcileConfig;
+  /** The deployment's backfill job settings. @default - BACKFILL_DEFAULTS */
+  readonly backfill?: BackfillConfig;
   /**
    * Entry file of the capture handler.
    * @default - the pair type's capture handler (`DYNAMODB_HANDLERS.capture`, `S3_HANDLERS.capture`)
@@ -104,6 +107,12 @@ export interface ReconcilerSpec {
   readonly readStatements: readonly iam.PolicyStatement[];
 }
 
+/** What a type gives {@link ReplicationPair.createBackfiller}: as for its reconciler, without the schedule. */
+export type BackfillerSpec = Omit<ReconcilerSpec, 'reconcile' | 'deleteExtra'> & {
+  /** The deployment's backfill settings. */
+  readonly backfill?: BackfillConfig;
+};
+
 /** What a type gives {@link ReplicationPair.createMonitoring}. */
 export interface MonitoringSpec extends PairAlarmOptions {
   /** The capture function: its IteratorAge is watched when it reads a stream. */
@@ -138,6 +147,8 @@ export abstract class ReplicationPair extends Construct {
   abstract readonly monitoring: PairMonitoring;
   /** The scheduled reconciler; only when the config has `reconcile`. */
   abstract readonly reconciler: Reconciler | undefined;
+  /** The deployed backfill job (`replicator backfill PAIR --deployed`). */
+  abstract readonly backfiller: Backfiller;
   /** Physical names of the pair's resources. */
   protected readonly names: PairResourceNames;
   /** The pair's options every type shares, defaults applied. */
@@ -245,6 +256,20 @@ export abstract class ReplicationPair extends Construct {
     });
   }
 
+  /** The deployed backfill job `Backfiller`, on the pair's state table and queue. */
+  protected createBackfiller(spec: BackfillerSpec): Backfiller {
+    return new Backfiller(this, 'Backfiller', {
+      pairName: this.pairName,
+      ...(spec.backfill ? { backfill: spec.backfill } : {}),
+      targets: spec.targets,
+      stateTable: this.stateTable,
+      queue: this.queues.queue,
+      entry: spec.entry,
+      environment: { ...this.clientEnvironment(), ...spec.environment },
+      readStatements: spec.readStatements,
+    });
+  }
+
   /** The pair's alarms `Monitoring`: its queues, capture lag, applier errors and each target. */
   protected createMonitoring(spec: MonitoringSpec): PairMonitoring {
     return new PairMonitoring(this, 'Monitoring', {
@@ -260,6 +285,7 @@ export abstract class ReplicationPair extends Construct {
       alarmTopic: spec.alarmTopic,
       eventsQueue: spec.eventsQueue,
       applyStepName: spec.applyStepName,
+      backfillDeadLetterQueue: this.backfiller.deadLetterQueue,
       ...(this.reconciler
         ? {
             reconciler: {

@@ -13,6 +13,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import { Construct } from 'constructs';
 import { ENV, type TableTargetEnv } from '../../functions/contract';
 import { RECONCILE_DEFAULTS } from '../config';
+import type { Backfiller } from '../constructs/backfiller';
 import type { PairMonitoring } from '../constructs/monitoring';
 import { keyAttribute } from '../constructs/names';
 import {
@@ -49,6 +50,7 @@ export const DYNAMODB_HANDLERS = {
   apply: path.join(PROJECT_ROOT, 'functions', 'dynamodb', 'apply-handler.ts'),
   /** Scheduled compare of the source and target tables. */
   reconcile: path.join(PROJECT_ROOT, 'functions', 'dynamodb', 'reconcile-handler.ts'),
+  backfill: path.join(PROJECT_ROOT, 'functions', 'dynamodb', 'backfill-handler.ts'),
 } as const;
 
 /** Timeout of the apply function; the pair queue's visibility timeout is six times this. */
@@ -131,6 +133,8 @@ export class TablePair extends ReplicationPair {
   readonly applyTargets: readonly TableTargetEnv[];
   /** The scheduled reconciler; only when the config has `reconcile`. */
   override readonly reconciler: Reconciler | undefined;
+  /** The deployed backfill job. */
+  override readonly backfiller: Backfiller;
 
   constructor(scope: Construct, id: string, props: TablePairProps) {
     const { pair } = props;
@@ -192,6 +196,17 @@ export class TablePair extends ReplicationPair {
           readStatements: dynamoReadStatements(this, this.sourceTable, pair.targets, pair.source.kmsKeyArn),
         })
       : undefined;
+
+    this.backfiller = this.createBackfiller({
+      ...(props.backfill ? { backfill: props.backfill } : {}),
+      entry: DYNAMODB_HANDLERS.backfill,
+      targets: this.applyTargets,
+      environment: {
+        [ENV.SOURCE_TABLE]: pair.source.table,
+        [ENV.FILTER]: filter,
+      },
+      readStatements: dynamoReadStatements(this, this.sourceTable, pair.targets, pair.source.kmsKeyArn),
+    });
 
     this.monitoring = this.createMonitoring({
       capture: this.capture,
@@ -303,6 +318,7 @@ export const DYNAMODB_PAIR_TYPE = {
       alarmTopic: context.alarmTopic,
       latencyP99Threshold: context.latencyP99Threshold,
       reconcile: context.reconcile,
+      ...(context.backfill ? { backfill: context.backfill } : {}),
       ...(sourceStreamArn ? { sourceStreamArn } : {}),
     });
   },

@@ -6,7 +6,7 @@
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { PairResourceNames } from '../../functions/contract';
-import type { ReconcileConfig } from '../config';
+import type { BackfillConfig, ReconcileConfig } from '../config';
 import type { AccessLogsBucket } from '../constructs/access-logs-bucket';
 import type { PairAlarmOptions } from '../constructs/monitoring';
 import type { ReplicationPair } from '../constructs/replication-pair';
@@ -19,6 +19,8 @@ export interface PairBuildContext extends PairAlarmOptions {
    * @default - no scheduled reconcilers
    */
   readonly reconcile?: ReconcileConfig;
+  /** The deployment's backfill job settings. @default - BACKFILL_DEFAULTS */
+  readonly backfill?: BackfillConfig;
   /**
    * Stream ARNs of imported source tables found by the deploy preflight, by pair name (DynamoDB pairs).
    * @default - none: each pair's `source.streamArn`

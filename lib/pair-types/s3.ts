@@ -16,6 +16,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { type BucketTargetEnv, ENV, type FunctionEnvironment } from '../../functions/contract';
 import type { ReconcileConfig } from '../config';
 import { AccessLogsBucket } from '../constructs/access-logs-bucket';
+import type { Backfiller } from '../constructs/backfiller';
 import type { PairMonitoring } from '../constructs/monitoring';
 import {
   addStatements,
@@ -45,6 +46,7 @@ export const S3_HANDLERS = {
   copy: path.join(PROJECT_ROOT, 'functions', 's3', 'copy-handler.ts'),
   /** Scheduled compare of the source and target buckets under the prefix. */
   reconcile: path.join(PROJECT_ROOT, 'functions', 's3', 'reconcile-handler.ts'),
+  backfill: path.join(PROJECT_ROOT, 'functions', 's3', 'backfill-handler.ts'),
 } as const;
 
 /** Timeout of the copy function (Lambda's maximum: a multipart copy of tens of GB takes minutes); the pair queue's visibility timeout is six times this. */
@@ -241,6 +243,8 @@ export class BucketPair extends ReplicationPair {
   readonly copyTargets: readonly BucketTargetEnv[];
   /** The scheduled reconciler; only when the config has `reconcile`. */
   override readonly reconciler: Reconciler | undefined;
+  /** The deployed backfill job. */
+  override readonly backfiller: Backfiller;
 
   constructor(scope: Construct, id: string, props: BucketPairProps) {
     const { pair } = props;
@@ -290,6 +294,19 @@ export class BucketPair extends ReplicationPair {
     this.reconciler = props.reconcile
       ? this.createS3Reconciler(pair, prefix, props.reconcile, props.reconcileEntry ?? S3_HANDLERS.reconcile)
       : undefined;
+
+    this.backfiller = this.createBackfiller({
+      ...(props.backfill ? { backfill: props.backfill } : {}),
+      entry: S3_HANDLERS.backfill,
+      targets: this.copyTargets,
+      environment: sourceEnvironment(pair),
+      readStatements: s3ReadStatements(this, pair.source.bucket, pair.targets, prefix),
+    });
+    acknowledgeObjectGrants(
+      this.backfiller.function.role,
+      [pair.source.bucket, ...directTargets(pair.targets).map((t) => t.bucket)],
+      prefix,
+    );
 
     this.monitoring = this.createMonitoring({
       capture: this.capture,
@@ -506,6 +523,7 @@ export const S3_PAIR_TYPE = {
       alarmTopic: context.alarmTopic,
       latencyP99Threshold: context.latencyP99Threshold,
       reconcile: context.reconcile,
+      ...(context.backfill ? { backfill: context.backfill } : {}),
     }),
   buildTarget: (scope, id, pair, target, context) =>
     new TargetBucket(scope, id, {

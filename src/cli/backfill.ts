@@ -7,10 +7,17 @@
  * backfill's own key: a run stopped by Ctrl-C (or a crash) is continued by the next one, by the CLI or by the
  * deployed job, from where it was.
  */
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { pairResourceNames } from '../../functions/contract';
-import { progressOf, type ReconcileCheckpoint, type TargetCounts } from '../../functions/engine/checkpoint';
+import { type BackfillJobMessage, JobStore } from '../../functions/engine/backfill-job';
+import {
+  progressOf,
+  type ReconcileCheckpoint,
+  sourceReadOf,
+  type TargetCounts,
+} from '../../functions/engine/checkpoint';
 import type { RunReport } from '../../functions/engine/reconcile-run';
 import {
   BACKFILL_CHECKPOINT_KEY,
@@ -98,9 +105,7 @@ export function selectTargets(pair: PairConfig, wanted: readonly string[] | unde
 
 const sum = (counts: Record<string, TargetCounts>, f: (c: TargetCounts) => number) =>
   Object.values(counts).reduce((n, c) => n + f(c), 0);
-/** Source items read: every target sees each one, so the most any target has seen. */
-const readOf = (cp: ReconcileCheckpoint) =>
-  Math.max(0, ...Object.values(cp.counts).map((c) => c.checked + c.inFlight + (c.skipped ?? 0)));
+const readOf = (cp: ReconcileCheckpoint) => sourceReadOf(cp.counts);
 const bytesOf = (cp: ReconcileCheckpoint) => Math.max(0, ...Object.values(cp.counts).map((c) => c.bytes ?? 0));
 
 /** Runs (or continues) a backfill of one pair to its end, or until the signal stops it. */
@@ -177,6 +182,61 @@ export async function backfillPair(o: BackfillPairOptions): Promise<BackfillPair
   }
 }
 
+/** What {@link startDeployedBackfill} did. */
+export interface DeployedStart {
+  /** `started`, or `running`: a job of the pair already runs (nothing was sent). */
+  readonly outcome: 'started' | 'running';
+  readonly jobId: string;
+  readonly targets: readonly string[];
+}
+
+/**
+ * Starts the pair's deployed backfill job (or says one runs): records it in the state table as the pair's
+ * current job, then sends its first message to the pair's backfill queue. With `restart`, an earlier job
+ * stops at its next message and the new one starts over.
+ */
+export async function startDeployedBackfill(
+  o: Pick<BackfillPairOptions, 'pair' | 'sourceRegion' | 'endpoint' | 'targets' | 'rate' | 'shards' | 'restart'>,
+): Promise<DeployedStart> {
+  const targetIds = selectTargets(o.pair, o.targets);
+  const client = clientConfig({ region: o.sourceRegion, ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
+  const names = pairResourceNames(o.pair.name);
+  const sqs = new SQSClient(client);
+  const queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: names.backfillQueue }))).QueueUrl!;
+  const jobs = new JobStore(new DynamoDBClient(client), names.stateTable);
+  const current = await jobs.current();
+  if (current?.state === 'running' && !o.restart) {
+    return { outcome: 'running', jobId: current.jobId, targets: current.targets ?? targetIds };
+  }
+  const message: BackfillJobMessage = {
+    v: 1,
+    jobId: randomUUID(),
+    ...(o.targets && o.targets.length > 0 ? { targets: targetIds } : {}),
+    rate: o.rate ?? DEFAULT_BACKFILL_RATE,
+    shards: o.shards ?? DEFAULT_BACKFILL_SHARDS,
+    ...(o.restart ? { restart: true } : {}),
+    part: 0,
+  };
+  await jobs.start({
+    jobId: message.jobId,
+    requestedAt: Date.now(),
+    ...(message.targets ? { targets: message.targets } : {}),
+    rate: message.rate,
+    shards: message.shards,
+  });
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
+  return { outcome: 'started', jobId: message.jobId, targets: targetIds };
+}
+
+/** Stops the pair's deployed backfill job at its next message; undefined when none runs. */
+export async function stopDeployedBackfill(
+  o: Pick<BackfillPairOptions, 'pair' | 'sourceRegion' | 'endpoint'>,
+): Promise<string | undefined> {
+  const client = clientConfig({ region: o.sourceRegion, ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
+  const jobs = new JobStore(new DynamoDBClient(client), pairResourceNames(o.pair.name).stateTable);
+  return (await jobs.stop())?.jobId;
+}
+
 async function latestReport(dynamo: DynamoDBClient, table: string): Promise<RunReport | undefined> {
   const res = await dynamo.send(
     new GetItemCommand({ TableName: table, Key: { pk: { S: BACKFILL_REPORT_KEY } }, ConsistentRead: true }),
@@ -227,7 +287,7 @@ export function renderBackfillSummary(report: RunReport, kind: 'items' | 'object
     ],
     report.targets.map((t) => [
       t.target,
-      t.checked + t.inFlight + (t.skipped ?? 0),
+      sourceReadOf([t]),
       t.matched,
       t.repaired,
       t.skipped ?? 0,

@@ -6,8 +6,10 @@
  * bug, said as such. `--debug` adds the stack trace.
  */
 import { CommanderError, InvalidArgumentError } from 'commander';
+import { CheckpointConflictError } from '../../functions/engine/state-table';
 import { ConfigError } from '../../lib/config';
 import { DeployError } from '../local/deploy';
+import { ReplicationTimeoutError, WaitUsageError } from '../wait/engine';
 import { LocalCloudError } from './local-cloud';
 
 /** The CLI's exit codes. */
@@ -96,6 +98,23 @@ export function explain(err: unknown, ctx: ErrorContext = {}): CliError {
       unreadable
         ? 'give the config with --config PATH (default: replication.config.json in this directory)'
         : 'fix the config (README, "Configuration") and run again',
+    );
+  }
+  if (err instanceof ReplicationTimeoutError) {
+    return new CliError(
+      err.message,
+      EXIT.DIFFERENCES,
+      "`npx replicator status` shows each target's queue and backlog; a target that cannot be read is named with its error",
+    );
+  }
+  if (err instanceof WaitUsageError) {
+    return new CliError(err.message, EXIT.USAGE, `see \`npx replicator ${ctx.command ?? 'wait'} --help\``);
+  }
+  if (err instanceof CheckpointConflictError) {
+    return new CliError(
+      `another run of pair "${ctx.pair ?? '?'}" holds its checkpoint (a deployed job, or a run in another terminal)`,
+      EXIT.USAGE,
+      '`npx replicator status` shows it; `backfill PAIR --stop` stops a deployed job; a stopped terminal run lets go within a minute',
     );
   }
   if (err instanceof InvalidArgumentError || err instanceof CommanderError) {

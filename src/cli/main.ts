@@ -1,5 +1,5 @@
 /**
- * The `replicator` CLI: `local`, `status`, `redrive`, `backfill`, `reconcile`. Every command takes `--config`, `--region` and
+ * The `replicator` CLI: `local`, `status`, `redrive`, `backfill`, `reconcile`, `wait`. Every command takes `--config`, `--region` and
  * `--endpoint` and uses the normal AWS credential chain.
  */
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { mismatchedOf } from '../../functions/engine/reconcile-run';
 import { loadConfigFile, type PairConfig, RECONCILE_DEFAULTS, type ReplicationConfig } from '../../lib/config';
 import { DeployError, type DeployProgress } from '../local/deploy';
 import { startMoto } from '../local/moto';
+import { waitForReplication } from '../wait';
 import {
   backfillPair,
   DEFAULT_BACKFILL_RATE,
@@ -17,6 +18,9 @@ import {
   formatDuration,
   progressLine,
   renderBackfillSummary,
+  selectTargets,
+  startDeployedBackfill,
+  stopDeployedBackfill,
 } from './backfill';
 import { runDemo } from './demo';
 import { type ErrorContext, EXIT, explain } from './errors';
@@ -221,6 +225,17 @@ export function buildProgram(): Command {
               `${running.segmentsDone}/${running.segmentsTotal} scan segment(s) done, ${running.invocations} invocation(s)`,
           );
         }
+        const b = s.backfill;
+        if (b && b.state !== 'complete') {
+          notes.push(
+            `${s.pair}: backfill ${b.state}${b.by === 'job' ? ' (deployed job)' : ''} ${(b.fraction * 100).toFixed(0)}%: ` +
+              `${b.read} read, ${b.enqueued} enqueued since ${time(b.startedAt)}` +
+              (b.etaSeconds !== null ? `, about ${formatDuration(b.etaSeconds * 1000)} left` : '') +
+              (b.state === 'paused' ? ` (run "replicator backfill ${s.pair}" to continue)` : ''),
+          );
+        } else if (b) {
+          notes.push(`${s.pair}: backfill complete at ${time(b.finishedAt ?? b.startedAt)}: ${b.enqueued} enqueued`);
+        }
         for (const e of s.reconcileErrors) problems.push(`${s.pair}: ${e}`);
         return s.targets.map((t) => {
           const r = t.lastReconcile;
@@ -337,6 +352,11 @@ export function buildProgram(): Command {
     )
     .option('--segments <n>', 'same as --shards (kept for earlier scripts)', positiveInt('--segments'))
     .option('--restart', 'forget an unfinished (or finished) backfill and start over')
+    .option(
+      '--deployed',
+      "run it as the pair's backfill job in AWS (no terminal needed; `replicator status` shows its progress)",
+    )
+    .option('--stop', "stop the pair's deployed backfill job (its checkpoint stays: --deployed continues it)")
     .option('--json', 'print the run report as JSON')
     .action(
       async (
@@ -347,12 +367,41 @@ export function buildProgram(): Command {
           shards?: number;
           segments?: number;
           restart?: boolean;
+          deployed?: boolean;
+          stop?: boolean;
           json?: boolean;
         },
       ) => {
         const cfg = loadConfig(o);
         const pair = findPair(cfg, name);
         const kind = driverOf(pair).kind;
+        const where = { pair, sourceRegion: o.region ?? cfg.sourceRegion, endpoint: o.endpoint };
+        if (o.stop) {
+          const stopped = await stopDeployedBackfill(where);
+          console.log(
+            stopped
+              ? `stopped the deployed backfill job ${stopped} of ${pair.name}: it ends after its current invocation; --deployed continues it from its checkpoint`
+              : `no deployed backfill job of ${pair.name} is running`,
+          );
+          return;
+        }
+        if (o.deployed) {
+          const r = await startDeployedBackfill({
+            ...where,
+            ...(o.target ? { targets: o.target } : {}),
+            ...(o.rate !== undefined ? { rate: o.rate } : {}),
+            ...((o.shards ?? o.segments) !== undefined ? { shards: o.shards ?? o.segments } : {}),
+            ...(o.restart ? { restart: true } : {}),
+          });
+          if (o.json) console.log(JSON.stringify(r, null, 2));
+          else
+            console.log(
+              r.outcome === 'running'
+                ? `a deployed backfill job of ${pair.name} is already running (job ${r.jobId}); follow it with \`replicator status\`, or start over with --deployed --restart`
+                : `started the deployed backfill job ${r.jobId} of ${pair.name} (${r.targets.join(', ')}); follow it with \`replicator status\``,
+            );
+          return;
+        }
         const stop = new AbortController();
         const onSignal = () => {
           if (stop.signal.aborted) process.exit(130);
@@ -402,6 +451,71 @@ export function buildProgram(): Command {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
         }
+      },
+    );
+
+  common(program.command('wait'))
+    .addHelpText(
+      'after',
+      `\nExamples:\n  npx replicator wait datasets --prefix ckpt/step-1000/ --timeout 300\n  npx replicator wait datasets "ckpt/step-1000/model.bin=9b2cf535f27731c974343645a3985328-12"\n  npx replicator wait orders '{"pk":{"S":"user-7"},"sk":{"S":"profile"}}'`,
+    )
+    .description(
+      'return when every target of a pair holds what you wrote, or a newer version (exit 0), or name the targets ' +
+        'that lag when the time is up (exit 1): reads the targets directly, one read per target and attempt',
+    )
+    .argument('<pair>', 'pair name')
+    .argument(
+      '[keys...]',
+      "S3: object keys, each KEY or KEY=ETAG (default: the source's current ETag); DynamoDB: keys as DynamoDB JSON",
+    )
+    .option('--prefix <prefix>', 'S3: every object under this prefix, as the source holds it now')
+    .option('--timeout <seconds>', 'give up after this many seconds', positiveInt('--timeout'), 60)
+    .option(
+      '--target <id>',
+      'only this target (its id, or its region); repeat for several',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .action(
+      async (
+        name: string,
+        keys: string[],
+        o: CommonOptions & { prefix?: string; timeout: number; target?: string[] },
+      ) => {
+        const cfg = loadConfig(o);
+        const pair = findPair(cfg, name);
+        const kind = driverOf(pair).kind;
+        const parseKey = (k: string) => {
+          try {
+            return JSON.parse(k) as Record<string, never>;
+          } catch {
+            throw new InvalidArgumentError(`key must be DynamoDB JSON, e.g. '{"pk":{"S":"a"}}' (given ${k})`);
+          }
+        };
+        const objects = keys.map((k) => {
+          const at = k.lastIndexOf('=');
+          return at > 0 ? { key: k.slice(0, at), etag: k.slice(at + 1) } : { key: k };
+        });
+        const tty = process.stderr.isTTY;
+        const r = await waitForReplication({
+          pair,
+          sourceRegion: o.region ?? cfg.sourceRegion,
+          ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+          ...(kind === 'items' ? { items: keys.map((k) => ({ key: parseKey(k) })) } : {}),
+          ...(kind === 'objects' && keys.length > 0 ? { objects } : {}),
+          ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+          ...(o.target ? { targets: selectTargets(pair, o.target) } : {}),
+          timeoutMs: o.timeout * 1000,
+          onAttempt: (lagging) =>
+            tty && lagging.length > 0
+              ? process.stderr.write(
+                  `\rwaiting for ${lagging.map((l) => `${l.target} (${l.pending})`).join(', ')}\u001b[K`,
+                )
+              : undefined,
+        });
+        if (tty) process.stderr.write('\r\u001b[K');
+        console.log(
+          `every target of ${pair.name} holds the ${r.keys} ${kind === 'objects' ? 'object' : 'item'}(s) (or newer): ${(r.elapsedMs / 1000).toFixed(1)} s, ${r.attempts} attempt(s)`,
+        );
       },
     );
 

@@ -13,7 +13,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { METRICS_NAMESPACE, type MetricName, pairResourceNames } from '../../functions/contract';
-import type { ReconcileCheckpoint } from '../../functions/engine/checkpoint';
+import { BACKFILL_JOB_KEY, type JobRecord } from '../../functions/engine/backfill-job';
+import { progressOf, type ReconcileCheckpoint, sourceReadOf } from '../../functions/engine/checkpoint';
 import { ALL_TARGETS, ERROR_ATTR, ERROR_NAME_ATTR, REPAIR_ATTR, TARGET_ATTR } from '../../functions/engine/queue';
 import {
   type RunReport,
@@ -21,7 +22,12 @@ import {
   type TargetSummary,
   targetSummary,
 } from '../../functions/engine/reconcile-run';
-import { CHECKPOINT_KEY, REPORT_KEY } from '../../functions/engine/state-table';
+import {
+  BACKFILL_CHECKPOINT_KEY,
+  BACKFILL_REPORT_KEY,
+  CHECKPOINT_KEY,
+  REPORT_KEY,
+} from '../../functions/engine/state-table';
 import { type ReplicationConfig, targetIds } from '../../lib/config';
 import { type ClientOptions, clientConfig, queueDepth } from './aws';
 
@@ -39,7 +45,7 @@ export interface ReconcileSummary {
   readonly consistencyRatio: number;
   readonly complete: boolean;
   /** Who ran it: the schedule (the deployed function) or `replicator reconcile` on demand. */
-  readonly trigger: 'schedule' | 'cli';
+  readonly trigger: 'schedule' | 'cli' | 'job';
 }
 
 /** One target's numbers in a pair's last finished reconcile run. */
@@ -90,6 +96,8 @@ export interface DeployedPairStatus {
   readonly lastReconcile: ReconcileSummary | null;
   /** The unfinished run, if one has a checkpoint; null otherwise. */
   readonly reconcileInProgress: ReconcileProgress | null;
+  /** The pair's backfill, if one ever ran. */
+  readonly backfill: BackfillStatus | null;
   /** Reconcile state that could not be read (e.g. a report that is not valid JSON), one message each. */
   readonly reconcileErrors: string[];
 }
@@ -102,6 +110,29 @@ export interface UndeployedPairStatus {
   readonly reason: string;
   /** The pair's targets in the config. */
   readonly targets: { readonly target: string }[];
+}
+
+/** Where a pair's backfill is (`replicator backfill`, in a terminal or as the deployed job). */
+export interface BackfillStatus {
+  /**
+   * `running`: a job runs it, or a terminal holds its checkpoint; `paused`: stopped part-way (the same command
+   * continues it); `complete`; `stopped`: its job was stopped.
+   */
+  readonly state: 'running' | 'paused' | 'complete' | 'stopped';
+  /** Who runs (or ran) it: the deployed job or a terminal. */
+  readonly by: 'job' | 'cli';
+  /** 0 to 1. */
+  readonly fraction: number;
+  /** Source items (objects) read so far. */
+  readonly read: number;
+  /** Items (objects) enqueued to targets so far. */
+  readonly enqueued: number;
+  readonly targets: string[];
+  readonly startedAt: string;
+  readonly updatedAt: string | null;
+  readonly finishedAt: string | null;
+  /** Time left at the pace so far, seconds; null when unknown or not running. */
+  readonly etaSeconds: number | null;
 }
 
 /** One pair's status. */
@@ -177,7 +208,7 @@ function summarizeTarget(t: TargetReport): TargetReconcileSummary {
   return numbers;
 }
 
-function progressOf(cp: ReconcileCheckpoint, updatedAt: string | undefined): ReconcileProgress {
+function reconcileProgressOf(cp: ReconcileCheckpoint, updatedAt: string | undefined): ReconcileProgress {
   const segments = Object.values(cp.scans).flat();
   const updated = Number(updatedAt);
   return {
@@ -229,13 +260,75 @@ async function readReconcileState(ddb: DynamoDBClient, table: string): Promise<R
   } else if (stateJson !== undefined) {
     try {
       const cp = parseStored<ReconcileCheckpoint>(stateJson, table, CHECKPOINT_KEY, checkCheckpoint);
-      progress = progressOf(cp, checkpointItem.Item?.updatedAt?.N);
+      progress = reconcileProgressOf(cp, checkpointItem.Item?.updatedAt?.N);
     } catch (err) {
       if (!(err instanceof CorruptReconcileStateError)) throw err;
       errors.push(err.message);
     }
   }
   return { report, progress, errors };
+}
+
+/** The pair's backfill: its checkpoint (unfinished), else its latest report; the deployed job's record. */
+export async function readBackfillState(
+  ddb: DynamoDBClient,
+  table: string,
+  now = Date.now(),
+): Promise<BackfillStatus | null> {
+  const get = (key: string) =>
+    ddb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } }, ConsistentRead: true }));
+  const [cpItem, reportItem, jobItem] = await Promise.all([
+    get(BACKFILL_CHECKPOINT_KEY),
+    get(BACKFILL_REPORT_KEY),
+    get(BACKFILL_JOB_KEY),
+  ]);
+  const job = jobItem.Item?.job?.S ? (JSON.parse(jobItem.Item.job.S) as JobRecord) : undefined;
+  const cpJson = cpItem.Item?.state?.S;
+  if (cpJson !== undefined) {
+    const cp = JSON.parse(cpJson) as ReconcileCheckpoint;
+    const byJob = cpItem.Item?.owner?.S?.startsWith('job:') === true;
+    const leased = Number(cpItem.Item?.leaseUntil?.N ?? 0) > now;
+    const state =
+      byJob && job?.state === 'stopped'
+        ? 'stopped'
+        : (byJob && job?.state === 'running') || leased
+          ? 'running'
+          : 'paused';
+    const fraction = progressOf(cp);
+    const elapsed = now - cp.startedAt;
+    const all = Object.values(cp.counts);
+    const updated = Number(cpItem.Item?.updatedAt?.N);
+    return {
+      state,
+      by: byJob ? 'job' : 'cli',
+      fraction,
+      read: sourceReadOf(all),
+      enqueued: all.reduce((n, c) => n + c.repaired, 0),
+      targets: Object.keys(cp.counts),
+      startedAt: iso(cp.startedAt),
+      updatedAt: Number.isNaN(updated) ? null : iso(updated),
+      finishedAt: null,
+      etaSeconds:
+        state === 'running' && fraction > 0 && fraction < 1
+          ? Math.round((elapsed * (1 - fraction)) / fraction / 1000)
+          : null,
+    };
+  }
+  const json = reportItem.Item?.report?.S;
+  if (json === undefined) return null;
+  const r = JSON.parse(json) as RunReport;
+  return {
+    state: 'complete',
+    by: r.trigger === 'job' ? 'job' : 'cli',
+    fraction: 1,
+    read: sourceReadOf(r.targets),
+    enqueued: r.repaired,
+    targets: r.targets.map((t) => t.target),
+    startedAt: iso(r.startedAt),
+    updatedAt: r.finishedAt !== undefined ? iso(r.finishedAt) : null,
+    finishedAt: r.finishedAt !== undefined ? iso(r.finishedAt) : null,
+    etaSeconds: null,
+  };
 }
 
 /** The statistic a lag figure is: p99, or Maximum where the endpoint computes no percentiles (moto). */
@@ -383,6 +476,7 @@ export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Prom
         targets,
         lastReconcile: reconcile.report ? summarize(reconcile.report) : null,
         reconcileInProgress: reconcile.progress,
+        backfill: await readBackfillState(ddb, stateTable),
         reconcileErrors: reconcile.errors,
       };
     }),

@@ -5,9 +5,12 @@
  * moto show the counts and ConsistencyRatio 1.0. The DynamoDB pair is reconciled by `replicator reconcile`
  * (the core, in this process); the S3 pair also by its deployed, scheduled function, invoked by the runtime.
  */
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileSummary } from '../../functions/engine/reconcile-run';
 import type { DynamoPairConfig, S3PairConfig } from '../../lib/config';
@@ -19,6 +22,7 @@ import { verifyTablePair as verifyPair } from '../../src/cli/pair-types/dynamodb
 import { converged } from '../../src/cli/pair-types/dynamodb-verify';
 import { verifyBucketPair } from '../../src/cli/pair-types/s3';
 import { exitCodeOf, reconcilePair } from '../../src/cli/reconcile';
+import { ReplicationTimeoutError, waitForReplication } from '../../src/wait';
 import { eventually } from '../helpers/eventually';
 import { expectCallsAllowed, recordCalls } from '../iam/local-cloud-calls';
 
@@ -288,4 +292,91 @@ describe('reconcile on the local cloud', () => {
   it('makes only calls the deployed IAM policies allow (test/iam)', async () => {
     await expectCallsAllowed(cloud, calls);
   });
+});
+
+describe('wait: synchronous commits on the local cloud', () => {
+  it('returns once a checkpoint written as many objects, and an item, are in every target', async () => {
+    const s3 = localS3(cloud.endpoint, 'us-east-1');
+    const written: { key: string; etag: string }[] = [];
+    for (let i = 0; i < 12; i++) {
+      const key = `data/wait/step-1000/shard ${i}+.bin`;
+      const res = await s3.send(new PutObjectCommand({ Bucket: 'e2e-rec-source', Key: key, Body: `weights ${i}` }));
+      written.push({ key, etag: res.ETag! });
+    }
+    const all = await waitForReplication({
+      pair: s3Pair,
+      sourceRegion: 'us-east-1',
+      endpoint: cloud.endpoint,
+      prefix: 'data/wait/step-1000/',
+      timeoutMs: 120_000,
+    });
+    expect(all.keys).toBe(12);
+    // The target holds them now: the wait read it, not the queues.
+    for (const w of written) {
+      const h = await localS3(cloud.endpoint, 'eu-west-1').send(
+        new HeadObjectCommand({ Bucket: 'e2e-rec-eu', Key: w.key }),
+      );
+      expect(h.Metadata?.['rep-e']).toBe(w.etag.replaceAll('"', ''));
+    }
+    // One object with the ETag the writer got, and an item, through the CLI as a user runs it.
+    expect(
+      await waitForReplication({
+        pair: s3Pair,
+        sourceRegion: 'us-east-1',
+        endpoint: cloud.endpoint,
+        objects: [written[3]!],
+      }),
+    ).toMatchObject({ keys: 1 });
+    await src().send(new PutItemCommand({ TableName: TABLE, Item: { ...key(900), v: { N: '1' } } }));
+    // Async: the local runtime runs in this process and must go on while the CLI waits.
+    const run = await promisify(execFile)(
+      process.execPath,
+      [
+        `${__dirname}/../../bin/replicator.js`,
+        'wait',
+        'e2e-rec',
+        JSON.stringify(key(900)),
+        '--config',
+        `${__dirname}/../fixtures/configs/e2e-reconcile.json`,
+        '--endpoint',
+        cloud.endpoint,
+        '--timeout',
+        '120',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(run.stdout).toMatch(/every target of e2e-rec holds the 1 item\(s\) \(or newer\)/);
+  }, 300_000);
+
+  it('fails at its timeout naming the target that lags while that target cannot be reached', async () => {
+    // eu-west-1 unreachable for the functions and for the wait (both go through the proxy).
+    cloud.setFaults((r) => (r.region === 'eu-west-1' ? { kind: 'reset' } : undefined));
+    try {
+      await src().send(new PutItemCommand({ TableName: TABLE, Item: { ...key(901), v: { N: '2' } } }));
+      const err = await waitForReplication({
+        pair,
+        sourceRegion: 'us-east-1',
+        endpoint: cloud.countedEndpoint,
+        items: [{ key: key(901), item: { ...key(901), v: { N: '2' } } }],
+        timeoutMs: 5_000,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ReplicationTimeoutError);
+      expect((err as ReplicationTimeoutError).lagging).toEqual([
+        { target: TARGET, pending: 1, error: expect.stringMatching(/ECONNRESET|socket hang up|reset/i) },
+      ]);
+      expect((err as Error).message).toMatch(
+        /^not replicated after \d+\.\d s: eu-west-1\/e2e-rec \(1 key\(s\) pending; last error: /,
+      );
+    } finally {
+      cloud.setFaults(undefined);
+    }
+    // The region is back: the change lands by itself, and the same wait returns.
+    await waitForReplication({
+      pair,
+      sourceRegion: 'us-east-1',
+      endpoint: cloud.endpoint,
+      items: [{ key: key(901), item: { ...key(901), v: { N: '2' } } }],
+      timeoutMs: 300_000,
+    });
+  }, 600_000);
 });

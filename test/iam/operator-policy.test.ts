@@ -67,7 +67,7 @@ const queue = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
 const table = (region: string, name: string) => `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${name}`;
 
 describe("the README's IAM policy for the CLI", () => {
-  it('allows every call of status, redrive, backfill and reconcile', async () => {
+  it('allows every call of status, redrive, backfill, reconcile and wait', async () => {
     const calls: Call[] = [
       // status: queue depths, the state table's report and checkpoint, the lag and counts.
       ...['replicator-orders', 'replicator-orders-dlq', 'replicator-orders-capture-failures'].flatMap((q) => [
@@ -88,6 +88,12 @@ describe("the README's IAM policy for the CLI", () => {
       call('dynamodb:PutItem', table('us-east-1', 'replicator-orders-state')),
       call('dynamodb:UpdateItem', table('us-east-1', 'replicator-orders-state')),
       call('dynamodb:DeleteItem', table('us-east-1', 'replicator-orders-state')),
+      // backfill --deployed / --stop: the job record, and the job's first message.
+      call('sqs:GetQueueUrl', queue('replicator-orders-backfill-jobs')),
+      call('sqs:SendMessage', queue('replicator-orders-backfill-jobs')),
+      // wait: the targets' copies (and the source's current version), read directly.
+      call('dynamodb:BatchGetItem', table('eu-west-1', 'orders')),
+      call('s3:GetObject', 'arn:aws:s3:::replicator-demo-training-data-eu/datasets/ckpt/step-1/part-0'),
       // reconcile: both sides of each pair, its report, its metrics, and a target's role.
       call('dynamodb:Scan', table('ap-northeast-1', 'orders-replica')),
       call('dynamodb:BatchGetItem', table('ap-northeast-1', 'orders-replica')),

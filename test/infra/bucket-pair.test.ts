@@ -270,7 +270,8 @@ describe('queues', () => {
       },
       DeletionPolicy: 'Delete',
     });
-    template.resourceCountIs('AWS::SQS::Queue', 4);
+    // Pair queue, DLQ, capture failures, events; and the backfill job's queue and its DLQ.
+    template.resourceCountIs('AWS::SQS::Queue', 6);
   });
 
   it('keeps every queue visible at least 6 × the timeout of the function that consumes it', () => {
@@ -286,7 +287,8 @@ describe('queues', () => {
     const resources = template.toJSON().Resources as Record<string, Resource>;
     const sourceOf = (r: Resource) => resources[r.Properties.EventSourceArn?.['Fn::GetAtt']?.[0] ?? ''];
     const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(2);
+    // Events → capture, pair queue → copy, backfill jobs → backfill.
+    expect(mappings).toHaveLength(3);
     for (const mapping of mappings) {
       const queue = sourceOf(mapping)!;
       const fn = resources[mapping.Properties.FunctionName!.Ref]!;
@@ -408,7 +410,7 @@ describe('functions', () => {
 
   it('defaults its handler entries to S3_HANDLERS, files of this project', () => {
     for (const entry of Object.values(S3_HANDLERS)) expect(existsSync(entry)).toBe(true);
-    expect(Object.keys(S3_HANDLERS)).toEqual(['capture', 'copy', 'reconcile']);
+    expect(Object.keys(S3_HANDLERS)).toEqual(['capture', 'copy', 'reconcile', 'backfill']);
   });
 
   it('fails on a handler entry that does not exist (copyEntry)', () => {
@@ -624,7 +626,8 @@ describe('alarms', () => {
     });
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge' }, 0);
     // 5 pair alarms, plus latency, backlog age, apply errors and reconcile mismatches of each of the 2 targets.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 2 * 4);
+    // 5 pair alarms and the backfill job's, plus 4 per target.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 2 * 4);
   });
 });
 

@@ -64,10 +64,10 @@ describe('PairMonitoring', () => {
   });
 
   it('defaults period to 1 minute on every alarm but the 5-minute latency and backlog-age ones', () => {
-    // 5 pair alarms (with the queue's backlog age), plus latency, backlog age, apply errors and reconcile
-    // mismatches of each of the 2 targets.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 2 * 4);
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Period: 60 }, 5 + 2 * 2);
+    // 5 pair alarms (with the queue's backlog age) and the backfill job's, plus latency, backlog age, apply
+    // errors and reconcile mismatches of each of the 2 targets.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 2 * 4);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Period: 60 }, 6 + 2 * 2);
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'ReplicationLatency', Period: 300 }, 2);
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'BacklogAge', Period: 300 }, 2);
   });
@@ -181,8 +181,8 @@ describe('PairMonitoring', () => {
         { Name: 'Target', Value: '210987654321/eu-central-1/users-copy' },
       ],
     });
-    // orders: 5 + 1 × 4; users: 5 + 2 × 4.
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 9 + 13);
+    // orders: 6 + 1 × 4; users: 6 + 2 × 4 (each pair's 6 with its backfill job's).
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 10 + 14);
   });
 
   it('adds no per-target alarms, no actions and a 60-second latency threshold by default (targets, alarmTopic, latencyP99Threshold)', () => {

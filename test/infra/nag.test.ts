@@ -69,6 +69,11 @@ describe('cdk-nag AwsSolutions', () => {
       [
         'Replicator-us-east-1/AccessLogs/Bucket: AwsSolutions-S1',
         'Replicator-us-east-1/BucketNotificationsHandler050a0587b7544547bf325f094a3db834: AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        // The backfill job reads what the copy function reads: objects under the prefix.
+        'Replicator-us-east-1/CheckpointsPair/Backfiller/Function/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::model-checkpoints-eu/*]',
+        'Replicator-us-east-1/CheckpointsPair/Backfiller/Function/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::model-checkpoints/*]',
+        'Replicator-us-east-1/DatasetsPair/Backfiller/Function/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::training-data-eu/datasets/*]',
+        'Replicator-us-east-1/DatasetsPair/Backfiller/Function/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::training-data/datasets/*]',
         'Replicator-us-east-1/CheckpointsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::model-checkpoints-eu/*]',
         'Replicator-us-east-1/CheckpointsPair/Copy/Role: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::model-checkpoints/*]',
         'Replicator-us-east-1/CheckpointsPair/Queues/CaptureFailureQueue: AwsSolutions-SQS3',

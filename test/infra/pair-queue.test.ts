@@ -83,7 +83,7 @@ describe('PairQueue', () => {
     }
   });
 
-  it('keeps the pair queue visible at least 6 × the timeout of the function that consumes it', () => {
+  it('keeps every queue visible at least 6 × the timeout of the function that consumes it (pair queue, backfill jobs)', () => {
     const template = Template.fromStack(
       new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: ORDERS_CONFIG }),
     );
@@ -101,7 +101,7 @@ describe('PairQueue', () => {
     const mappings = Object.values(resources).filter(
       (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && sourceOf(r)?.Type === 'AWS::SQS::Queue',
     );
-    expect(mappings).toHaveLength(1);
+    expect(mappings).toHaveLength(2);
     for (const mapping of mappings) {
       const queue = sourceOf(mapping)!;
       const fn = resources[mapping.Properties.FunctionName!.Ref]!;

@@ -11,7 +11,8 @@ describe('ReplicationStack', () => {
     const stack = new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: TWO_PAIRS_CONFIG });
     expect([...stack.pairs.keys()]).toEqual(['orders', 'users']);
     expect(stack.pairs.get('orders')!.node.id).toBe('OrdersPair');
-    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 4);
+    // Capture, apply and backfill of each pair.
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 6);
   });
 
   it('builds a TablePair per DynamoDB pair and a BucketPair per S3 pair', () => {

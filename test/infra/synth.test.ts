@@ -54,7 +54,7 @@ describe('synth with bundling', () => {
     const functions = Object.values(template.Resources as Record<string, FunctionResource>).filter(
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName?.startsWith('replicator-'),
     );
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(8);
     // A variable that each handler reads, so each bundle comes from its own entry (the default entries).
     const marker: Record<string, string> = {
       'replicator-orders-capture': 'ENVELOPES_PER_MESSAGE',
@@ -63,6 +63,8 @@ describe('synth with bundling', () => {
       'replicator-datasets-capture': 'SUFFIX',
       'replicator-datasets-copy': 'MULTIPART_THRESHOLD',
       'replicator-datasets-reconcile': 'ListObjectsV2',
+      'replicator-orders-backfill': 'BACKFILL_QUEUE_URL',
+      'replicator-datasets-backfill': 'BACKFILL_QUEUE_URL',
     };
     for (const fn of functions) {
       const assetDir = path.join(outdir, fn.Metadata['aws:asset:path']!);

@@ -303,7 +303,7 @@ describe('tables', () => {
 
   it('defaults its handler entries to DYNAMODB_HANDLERS, files of this project', () => {
     for (const entry of Object.values(DYNAMODB_HANDLERS)) expect(existsSync(entry)).toBe(true);
-    expect(Object.keys(DYNAMODB_HANDLERS)).toEqual(['capture', 'apply', 'reconcile']);
+    expect(Object.keys(DYNAMODB_HANDLERS)).toEqual(['capture', 'apply', 'reconcile', 'backfill']);
   });
 
   it('fails on a handler entry that does not exist (captureEntry)', () => {

@@ -76,14 +76,16 @@ describe('TargetAccountStack', () => {
     expect(roleNameAndPath('arn:aws:iam::1:role/w')).toEqual({ path: '/', name: 'w' });
   });
 
-  it('trusts only the named appliers and reconcilers of the source account, and the operators, with the external ids', () => {
+  it('trusts only the named appliers, reconcilers and backfill functions of the source account, and the operators, with the external ids', () => {
     const trusted = [
       'arn:aws:iam::123456789012:role/platform-admin',
       ...[
         'replicator-orders-apply',
         'replicator-orders-reconcile',
+        'replicator-orders-backfill',
         'replicator-datasets-copy',
         'replicator-datasets-reconcile',
+        'replicator-datasets-backfill',
       ].map((fn) => `arn:aws:iam::123456789012:role/${functionRoleName(fn, 'us-east-1')}`),
     ];
     Template.fromStack(stack('eu-central-1')).hasResourceProperties('AWS::IAM::Role', {

@@ -5,6 +5,9 @@
  * through it. Kept apart from lib/pair-types/ (the stacks side), which loads aws-cdk-lib.
  */
 import type { CheckpointStore, RunMode } from '../../../functions/engine/checkpoint';
+
+export { onlyTargets } from '../../../functions/engine/settings';
+
 import type { ReconcileResult } from '../../../functions/engine/reconcile-run';
 import type { PairConfig } from '../../../lib/config';
 import type { LocalCloud } from '../local-cloud';
@@ -76,9 +79,4 @@ export interface CliPairDriver<P extends PairConfig> {
   verify(cloud: Pick<LocalCloud, 'endpoint' | 'config'>, pair: P): Promise<Map<string, TargetDiff>>;
   /** The pair's part of the local demo. */
   demo(cloud: Pick<LocalCloud, 'endpoint' | 'config'>, pair: P, size: DemoSize): DemoDriver;
-}
-
-/** The targets a run covers: those of `ids` (all when absent). */
-export function onlyTargets<T extends { readonly id: string }>(targets: readonly T[], ids?: readonly string[]): T[] {
-  return ids ? targets.filter((t) => ids.includes(t.id)) : [...targets];
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CheckpointConflictError } from '../../../functions/engine/state-table';
 import { ConfigError } from '../../../lib/config';
 import { EXIT, explain } from '../../../src/cli/errors';
 
@@ -53,6 +54,15 @@ describe('explain: the CLI line, hint and exit code of any error', () => {
     expect(explain(new ConfigError('c.json', ['a', 'b'])).message).toMatch(
       /^Invalid replication config \(c\.json\):\n {2}- a\n {2}- b$/,
     );
+  });
+
+  it('says another run holds a backfill checkpoint, and how to see or stop it, exit 2', () => {
+    const e = explain(new CheckpointConflictError('held'), { pair: 'orders' });
+    expect(e.message).toBe(
+      'another run of pair "orders" holds its checkpoint (a deployed job, or a run in another terminal)',
+    );
+    expect(e.exitCode).toBe(EXIT.USAGE);
+    expect(e.hint).toMatch(/replicator status/);
   });
 
   it('calls anything else a bug, in one line, exit 5', () => {

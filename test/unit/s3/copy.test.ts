@@ -130,7 +130,13 @@ describe('copyEnvelopes', () => {
     for (const t of [eu, ap]) {
       expect(t.objects.get(KEY)).toEqual({
         data: 'hello',
-        metadata: { owner: 'ml', 'rep-v': e.version, 'rep-o': 'us-east-1' },
+        // Which source object it copies (rep-e, rep-m): what `wait` reads.
+        metadata: {
+          owner: 'ml',
+          'rep-v': e.version,
+          'rep-o': 'us-east-1',
+          'rep-e': '5d41402abc4b2a76b9719d911017c592',
+        },
       });
     }
   });

@@ -1,0 +1,30 @@
+/**
+ * Backfill Lambda of DynamoDB pairs (the pair's backfill queue): one job message's share of the backfill, then
+ * the job's next message (engine/backfill-job.ts).
+ */
+import { backfillHandler } from '../engine/backfill-handler';
+import { logger } from '../engine/logger';
+import { onlyTargets } from '../engine/settings';
+import { lambdaClients, reconcileDeps, reconcileSettings } from './deps';
+import { runReconcile } from './reconcile';
+
+const SETTINGS = reconcileSettings();
+logger.appendKeys({ pair: SETTINGS.pair });
+
+/** Lambda entry point (SQS, batch size 1). */
+export const handler = backfillHandler(async (job, store) => {
+  const deps = await reconcileDeps(
+    {
+      ...SETTINGS,
+      mode: 'backfill',
+      repair: true,
+      deleteExtra: false,
+      targets: onlyTargets(SETTINGS.targets, job.targets),
+      itemRate: job.rate,
+      segments: job.shards,
+    },
+    lambdaClients,
+    store,
+  );
+  return (deadlineMs) => runReconcile(deps, { deadlineMs });
+});

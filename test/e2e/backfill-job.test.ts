@@ -1,0 +1,213 @@
+/**
+ * The deployed backfill job end to end, for both pair types at once: targets emptied behind Replicator's
+ * back (what a target that missed the history looks like), `replicator backfill PAIR --deployed` started, and
+ * one invocation of each pair's backfill function made to time out mid-way (a request held longer than the
+ * function's 30 s, the config's `backfill.timeoutSeconds`). SQS delivers that message again after the job
+ * queue's visibility timeout (six times the function's), the next invocation continues from the checkpoint,
+ * and the job finishes by itself: the targets equal their sources, `replicator status` showed the progress,
+ * and every call the functions made is one their IAM policies allow.
+ */
+import {
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandOutput,
+  type DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pairResourceNames } from '../../functions/contract';
+import { BACKFILL_JOB_KEY, type JobRecord } from '../../functions/engine/backfill-job';
+import type { RunReport } from '../../functions/engine/reconcile-run';
+import { BACKFILL_REPORT_KEY } from '../../functions/engine/state-table';
+import type { DynamoPairConfig, S3PairConfig } from '../../lib/config';
+import { localDynamo, localS3 } from '../../src/cli/aws';
+import { startDeployedBackfill } from '../../src/cli/backfill';
+import { type LocalCloud, startLocalCloud } from '../../src/cli/local-cloud';
+import { type BackfillStatus, readBackfillState } from '../../src/cli/operations';
+import { isConverged } from '../../src/cli/pair-types/driver';
+import { verifyTablePair } from '../../src/cli/pair-types/dynamodb';
+import { verifyBucketPair } from '../../src/cli/pair-types/s3';
+import { localAccessKeyId } from '../../src/local/function-pool';
+import { eventually } from '../helpers/eventually';
+import { expectCallsAllowed, recordCalls } from '../iam/local-cloud-calls';
+
+const ITEMS = 1_500;
+const OBJECTS = 400;
+let cloud: LocalCloud;
+let calls: ReturnType<typeof recordCalls>;
+let table: DynamoPairConfig;
+let bucket: S3PairConfig;
+const log: string[] = [];
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({
+    configPath: `${__dirname}/../fixtures/configs/e2e-backfill-job.json`,
+    log: (l) => {
+      log.push(l);
+      if (process.env.E2E_VERBOSE) console.log(l);
+    },
+  });
+  table = cloud.config.pairs[0] as DynamoPairConfig;
+  bucket = cloud.config.pairs[1] as S3PairConfig;
+  calls = recordCalls(cloud);
+}, 600_000);
+
+afterAll(async () => {
+  calls?.stop();
+  await cloud?.stop();
+});
+
+async function batchWrite(client: DynamoDBClient, tableName: string, requests: WriteRequest[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending: WriteRequest[] | undefined = requests.slice(i, i + 25);
+    while (pending && pending.length > 0) {
+      const res: BatchWriteItemCommandOutput = await client.send(
+        new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
+      );
+      pending = res.UnprocessedItems?.[tableName];
+    }
+  }
+}
+
+/** Empties a target table without Replicator knowing (what a target that missed the history looks like). */
+async function emptyTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ExclusiveStartKey: start as never, ProjectionExpression: 'pk, sk' }),
+    );
+    await batchWrite(
+      client,
+      tableName,
+      (page.Items ?? []).map((key) => ({ DeleteRequest: { Key: key } })),
+    );
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
+
+async function emptyBucket(name: string): Promise<void> {
+  const s3 = localS3(cloud.endpoint, 'eu-west-1');
+  for (;;) {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: name }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length === 0) return;
+    await s3.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: keys } }));
+  }
+}
+
+const allConverged = async () => {
+  const [t, b] = await Promise.all([verifyTablePair(cloud, table), verifyBucketPair(cloud, bucket)]);
+  return [...t.values(), ...b.values()];
+};
+
+describe('the deployed backfill job on the local cloud', () => {
+  it('fills emptied targets of both pair types by itself, across a function timeout mid-way', async () => {
+    const src = localDynamo(cloud.endpoint, 'us-east-1');
+    await batchWrite(
+      src,
+      table.source.table,
+      Array.from({ length: ITEMS }, (_, i) => ({
+        PutRequest: {
+          Item: { pk: { S: `user-${i % 97}` }, sk: { S: `order-${String(i).padStart(5, '0')}` }, n: { N: String(i) } },
+        },
+      })),
+    );
+    const s3 = localS3(cloud.endpoint, 'us-east-1');
+    for (let i = 0; i < OBJECTS; i += 16) {
+      await Promise.all(
+        Array.from({ length: Math.min(16, OBJECTS - i) }, (_, j) =>
+          s3.send(
+            new PutObjectCommand({
+              Bucket: bucket.source.bucket,
+              Key: `data/run-${(i + j) % 9}/part ${String(i + j).padStart(4, '0')}+.bin`,
+              Body: `object ${i + j}`,
+            }),
+          ),
+        ),
+      );
+    }
+    await eventually('both pairs to replicate', allConverged, (ds) => ds.every(isConverged), {
+      timeoutMs: 600_000,
+      intervalMs: 2_000,
+    });
+    await emptyTable(localDynamo(cloud.endpoint, 'eu-west-1'), table.targets[0]!.table);
+    await emptyBucket(bucket.targets[0]!.bucket);
+    const emptied = await allConverged();
+    expect(emptied.map((d) => d.missing.length)).toEqual([ITEMS, OBJECTS]);
+
+    // After its first pages, hold each backfill function's requests to the target region past the function's
+    // 30 s (the SDK's 10 s request timeout and retries do not get it through) until it has timed out once.
+    const counted = new Map<string, number>();
+    const functions = new Map(
+      [table, bucket].map((p) => [localAccessKeyId(pairResourceNames(p.name).backfillFunction), p.name]),
+    );
+    const timedOut = (pair: string) =>
+      log.some((l) => l.includes(pairResourceNames(pair).backfillFunction) && l.includes('Sandbox.Timedout'));
+    cloud.setFaults((r) => {
+      const pair = r.accessKeyId ? functions.get(r.accessKeyId) : undefined;
+      if (!pair || r.region !== 'eu-west-1' || timedOut(pair)) return undefined;
+      const n = (counted.get(pair) ?? 0) + 1;
+      counted.set(pair, n);
+      // An empty bucket target answers each key range's first listing with nothing: the second request is the
+      // second range's; a table target gets a batch get per page.
+      return n >= (pair === bucket.name ? 2 : 4) ? { kind: 'delay', ms: 45_000 } : undefined;
+    });
+
+    for (const pair of [table, bucket]) {
+      const r = await startDeployedBackfill({
+        pair,
+        sourceRegion: 'us-east-1',
+        endpoint: cloud.endpoint,
+        rate: 100,
+        shards: 2,
+      });
+      expect(r.outcome).toBe('started');
+    }
+    const ddb = localDynamo(cloud.endpoint, 'us-east-1');
+    const seen: BackfillStatus[] = [];
+    const finished = await eventually(
+      'both deployed backfill jobs to finish',
+      async () => {
+        const states = await Promise.all(
+          [table, bucket].map((p) => readBackfillState(ddb, pairResourceNames(p.name).stateTable)),
+        );
+        for (const s of states) if (s) seen.push(s);
+        return states;
+      },
+      (states) => states.every((s) => s?.state === 'complete'),
+      { timeoutMs: 900_000, intervalMs: 3_000 },
+    );
+    cloud.setFaults(undefined);
+    // Both timed out once, were delivered again and continued; status showed them running part-way.
+    for (const p of [table, bucket]) expect(timedOut(p.name)).toBe(true);
+    expect(seen.some((s) => s.state === 'running' && s.by === 'job' && s.fraction > 0 && s.fraction < 1)).toBe(true);
+    for (const s of finished) expect(s).toMatchObject({ state: 'complete', by: 'job' });
+    expect(finished.map((s) => s!.enqueued)).toEqual([ITEMS, OBJECTS]);
+    for (const p of [table, bucket]) {
+      const get = (key: string) =>
+        ddb.send(
+          new GetItemCommand({
+            TableName: pairResourceNames(p.name).stateTable,
+            Key: { pk: { S: key } },
+            ConsistentRead: true,
+          }),
+        );
+      const record = JSON.parse((await get(BACKFILL_JOB_KEY)).Item!.job!.S!) as JobRecord;
+      expect(record.state).toBe('complete');
+      // The timed-out invocation's message ran again and continued the run (not a new one): two invocations.
+      const report = JSON.parse((await get(BACKFILL_REPORT_KEY)).Item!.report!.S!) as RunReport;
+      expect(report).toMatchObject({ trigger: 'job', complete: true });
+      expect(report.invocations).toBeGreaterThanOrEqual(2);
+    }
+    await eventually('the targets to equal their sources again', allConverged, (ds) => ds.every(isConverged), {
+      timeoutMs: 600_000,
+      intervalMs: 2_000,
+    });
+  }, 1_800_000);
+
+  it('makes only calls the deployed IAM policies allow (test/iam)', async () => {
+    await expectCallsAllowed(cloud, calls);
+  });
+});
