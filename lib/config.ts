@@ -81,7 +81,7 @@ const backfillSchema = z.strictObject({
    * Timeout of each pair's backfill function, in seconds; a job runs this long per invocation, and its queue's
    * visibility timeout (after which a timed-out invocation's message comes back) is six times this.
    */
-  timeoutSeconds: z.int().min(30).max(900).optional(),
+  timeoutSeconds: z.int().min(10).max(900).optional(),
 });
 
 const alarmsSchema = z.strictObject({

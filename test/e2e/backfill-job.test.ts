@@ -2,7 +2,7 @@
  * The deployed backfill job end to end, for both pair types at once: targets emptied behind Replicator's
  * back (what a target that missed the history looks like), `replicator backfill PAIR --deployed` started, and
  * one invocation of each pair's backfill function made to time out mid-way (a request held longer than the
- * function's 30 s, the config's `backfill.timeoutSeconds`). SQS delivers that message again after the job
+ * function's 20 s, the config's `backfill.timeoutSeconds`). SQS delivers that message again after the job
  * queue's visibility timeout (six times the function's), the next invocation continues from the checkpoint,
  * and the job finishes by itself: the targets equal their sources, `replicator status` showed the progress,
  * and every call the functions made is one their IAM policies allow.
@@ -138,7 +138,7 @@ describe('the deployed backfill job on the local cloud', () => {
     expect(emptied.map((d) => d.missing.length)).toEqual([ITEMS, OBJECTS]);
 
     // After its first pages, hold each backfill function's requests to the target region past the function's
-    // 30 s (the SDK's 10 s request timeout and retries do not get it through) until it has timed out once.
+    // 20 s (the SDK's 10 s request timeout and retries do not get it through) until it has timed out once.
     const counted = new Map<string, number>();
     const functions = new Map(
       [table, bucket].map((p) => [localAccessKeyId(pairResourceNames(p.name).backfillFunction), p.name]),

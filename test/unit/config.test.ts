@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -146,9 +146,13 @@ describe('loadConfigFile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const path = join(dir, 'replication.config.json');
     writeFileSync(path, '{ nope');
-    expect(() => loadConfigFile(path)).toThrow(
-      new RegExp(`Invalid replication config \\(${path}\\):\\n  - not valid JSON`),
-    );
+    try {
+      expect(() => loadConfigFile(path)).toThrow(
+        new RegExp(`Invalid replication config \\(${path}\\):\\n  - not valid JSON`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -569,5 +573,18 @@ describe('lib/config.ts', () => {
     const packages = [...runtimePackages(join(__dirname, '../../lib/config.ts'))];
     expect(packages).toContain('zod');
     expect(packages.filter((p) => p.startsWith('aws-cdk-lib') || p === 'constructs')).toEqual([]);
+  });
+});
+
+describe('backfill.timeoutSeconds', () => {
+  const withTimeout = (timeoutSeconds: number) => ({
+    ...JSON.parse(readFileSync(join(__dirname, '../../replication.config.json'), 'utf8')),
+    backfill: { timeoutSeconds },
+  });
+
+  it("takes 10 to 900 seconds (Lambda's maximum), naming the field and value otherwise", () => {
+    expect(parseConfig(withTimeout(20)).backfill).toEqual({ timeoutSeconds: 20 });
+    expect(() => parseConfig(withTimeout(5))).toThrow(/backfill\.timeoutSeconds: Too small.*>=10 \(given 5\)/);
+    expect(() => parseConfig(withTimeout(901))).toThrow(/backfill\.timeoutSeconds: Too big.*<=900 \(given 901\)/);
   });
 });
