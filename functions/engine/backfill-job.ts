@@ -18,7 +18,8 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { progressOf, type ReconcileCheckpoint, sourceReadOf } from './checkpoint';
+import { enqueuedOf, progressOf, type ReconcileCheckpoint, sourceReadOf } from './checkpoint';
+import { nameOf } from './errors';
 import { logger } from './logger';
 import type { ReconcileResult, ReportStore, RunReport } from './reconcile-run';
 import { BACKFILL_CHECKPOINT_KEY, CheckpointConflictError, DynamoCheckpointStore } from './state-table';
@@ -106,28 +107,49 @@ export class JobStore {
     await this.put({ ...job, state: 'running', updatedAt: this.now() });
   }
 
-  /** Records the job's state, if it is still the current one. */
+  /**
+   * Records the job's state, if it is still the current one: the write is conditional on the record's job id,
+   * so a job started (or stopped) meanwhile is never overwritten by an older job's invocation.
+   */
   async update(jobId: string, state: JobRecord['state'], parts: number): Promise<void> {
     const job = await this.current();
     if (job?.jobId !== jobId) return;
-    await this.put({ ...job, state, parts, updatedAt: this.now() });
+    await this.put({ ...job, state, parts, updatedAt: this.now() }, jobId);
   }
 
   /** Stops the current job: its next message is dropped. */
   async stop(): Promise<JobRecord | undefined> {
     const job = await this.current();
     if (job?.state !== 'running') return undefined;
-    await this.put({ ...job, state: 'stopped', updatedAt: this.now() });
-    return job;
+    return (await this.put({ ...job, state: 'stopped', updatedAt: this.now() }, job.jobId)) ? job : undefined;
   }
 
-  private async put(job: JobRecord): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.stateTable,
-        Item: { pk: { S: BACKFILL_JOB_KEY }, job: { S: JSON.stringify(job) }, updatedAt: { N: String(this.now()) } },
-      }),
-    );
+  /** Writes the record (only over the job `onlyOver`, when given); false when another job's record is there. */
+  private async put(job: JobRecord, onlyOver?: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.stateTable,
+          Item: {
+            pk: { S: BACKFILL_JOB_KEY },
+            job: { S: JSON.stringify(job) },
+            jobId: { S: job.jobId },
+            updatedAt: { N: String(this.now()) },
+          },
+          ...(onlyOver !== undefined
+            ? {
+                ConditionExpression: '#id = :id',
+                ExpressionAttributeNames: { '#id': 'jobId' },
+                ExpressionAttributeValues: { ':id': { S: onlyOver } },
+              }
+            : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (onlyOver !== undefined && nameOf(err) === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
   }
 }
 
@@ -238,5 +260,5 @@ export async function runJobMessage(
 }
 
 function counts(cp: ReconcileCheckpoint): { read: number; enqueued: number } {
-  return { read: sourceReadOf(cp.counts), enqueued: Object.values(cp.counts).reduce((n, c) => n + c.repaired, 0) };
+  return { read: sourceReadOf(cp.counts), enqueued: enqueuedOf(cp.counts) };
 }

@@ -263,3 +263,9 @@ export function sourceReadOf(counts: Readonly<Record<string, TargetCounts>> | re
   const all: readonly TargetCounts[] = Array.isArray(counts) ? counts : Object.values(counts);
   return Math.max(0, ...all.map((c) => c.checked + c.inFlight + (c.skipped ?? 0)));
 }
+
+/** Items (objects) a run has enqueued to its targets, over all of them. */
+export function enqueuedOf(counts: Readonly<Record<string, TargetCounts>> | readonly TargetCounts[]): number {
+  const all: readonly TargetCounts[] = Array.isArray(counts) ? counts : Object.values(counts);
+  return all.reduce((n, c) => n + c.repaired, 0);
+}

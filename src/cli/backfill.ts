@@ -12,12 +12,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { pairResourceNames } from '../../functions/contract';
 import { type BackfillJobMessage, JobStore } from '../../functions/engine/backfill-job';
-import {
-  progressOf,
-  type ReconcileCheckpoint,
-  sourceReadOf,
-  type TargetCounts,
-} from '../../functions/engine/checkpoint';
+import { enqueuedOf, progressOf, type ReconcileCheckpoint, sourceReadOf } from '../../functions/engine/checkpoint';
 import type { RunReport } from '../../functions/engine/reconcile-run';
 import {
   BACKFILL_CHECKPOINT_KEY,
@@ -103,8 +98,6 @@ export function selectTargets(pair: PairConfig, wanted: readonly string[] | unde
   });
 }
 
-const sum = (counts: Record<string, TargetCounts>, f: (c: TargetCounts) => number) =>
-  Object.values(counts).reduce((n, c) => n + f(c), 0);
 const readOf = (cp: ReconcileCheckpoint) => sourceReadOf(cp.counts);
 const bytesOf = (cp: ReconcileCheckpoint) => Math.max(0, ...Object.values(cp.counts).map((c) => c.bytes ?? 0));
 
@@ -160,7 +153,7 @@ export async function backfillPair(o: BackfillPairOptions): Promise<BackfillPair
         fraction,
         read: readOf(cp),
         bytes: bytesOf(cp),
-        enqueued: sum(cp.counts, (c) => c.repaired),
+        enqueued: enqueuedOf(cp.counts),
         ratePerSecond: ((readOf(cp) - first.read) * 1000) / elapsed,
         etaMs: gained > 0 && fraction < 1 ? (elapsed * (1 - fraction)) / gained : fraction >= 1 ? 0 : undefined,
       });

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { METRICS_NAMESPACE, type MetricName, pairResourceNames } from '../../functions/contract';
 import { BACKFILL_JOB_KEY, type JobRecord } from '../../functions/engine/backfill-job';
-import { progressOf, type ReconcileCheckpoint, sourceReadOf } from '../../functions/engine/checkpoint';
+import { enqueuedOf, progressOf, type ReconcileCheckpoint, sourceReadOf } from '../../functions/engine/checkpoint';
 import { ALL_TARGETS, ERROR_ATTR, ERROR_NAME_ATTR, REPAIR_ATTR, TARGET_ATTR } from '../../functions/engine/queue';
 import {
   type RunReport,
@@ -269,7 +269,17 @@ async function readReconcileState(ddb: DynamoDBClient, table: string): Promise<R
   return { report, progress, errors };
 }
 
-/** The pair's backfill: its checkpoint (unfinished), else its latest report; the deployed job's record. */
+function checkJobRecord(v: Record<string, unknown>): string[] {
+  return [
+    ...(typeof v.jobId !== 'string' ? ['jobId'] : []),
+    ...(v.state !== 'running' && v.state !== 'complete' && v.state !== 'stopped' ? ['state'] : []),
+  ];
+}
+
+/**
+ * The pair's backfill: its checkpoint (unfinished), else its latest report; the deployed job's record. Throws
+ * a {@link CorruptReconcileStateError} naming the item that cannot be read.
+ */
 export async function readBackfillState(
   ddb: DynamoDBClient,
   table: string,
@@ -282,10 +292,13 @@ export async function readBackfillState(
     get(BACKFILL_REPORT_KEY),
     get(BACKFILL_JOB_KEY),
   ]);
-  const job = jobItem.Item?.job?.S ? (JSON.parse(jobItem.Item.job.S) as JobRecord) : undefined;
+  // Read as the reconcile state is: a corrupt item names its table and key instead of failing the status.
+  const jobJson = jobItem.Item?.job?.S;
+  const job =
+    jobJson === undefined ? undefined : parseStored<JobRecord>(jobJson, table, BACKFILL_JOB_KEY, checkJobRecord);
   const cpJson = cpItem.Item?.state?.S;
   if (cpJson !== undefined) {
-    const cp = JSON.parse(cpJson) as ReconcileCheckpoint;
+    const cp = parseStored<ReconcileCheckpoint>(cpJson, table, BACKFILL_CHECKPOINT_KEY, checkCheckpoint);
     const byJob = cpItem.Item?.owner?.S?.startsWith('job:') === true;
     const leased = Number(cpItem.Item?.leaseUntil?.N ?? 0) > now;
     const state =
@@ -303,7 +316,7 @@ export async function readBackfillState(
       by: byJob ? 'job' : 'cli',
       fraction,
       read: sourceReadOf(all),
-      enqueued: all.reduce((n, c) => n + c.repaired, 0),
+      enqueued: enqueuedOf(all),
       targets: Object.keys(cp.counts),
       startedAt: iso(cp.startedAt),
       updatedAt: Number.isNaN(updated) ? null : iso(updated),
@@ -316,7 +329,7 @@ export async function readBackfillState(
   }
   const json = reportItem.Item?.report?.S;
   if (json === undefined) return null;
-  const r = JSON.parse(json) as RunReport;
+  const r = parseStored<RunReport>(json, table, BACKFILL_REPORT_KEY, checkReport);
   return {
     state: 'complete',
     by: r.trigger === 'job' ? 'job' : 'cli',
@@ -447,6 +460,12 @@ export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Prom
           targets: targetIds(p).map((target) => ({ target })),
         };
       }
+      const backfillErrors: string[] = [];
+      const backfill = await readBackfillState(ddb, stateTable).catch((err: unknown) => {
+        if (!(err instanceof CorruptReconcileStateError)) throw err;
+        backfillErrors.push(err.message);
+        return null;
+      });
       const [q, dlq, cap] = await Promise.all([
         queueDepth(sqs, names.queue),
         queueDepth(sqs, names.deadLetterQueue),
@@ -476,8 +495,8 @@ export async function pairStatus(cfg: ReplicationConfig, o: ClientOptions): Prom
         targets,
         lastReconcile: reconcile.report ? summarize(reconcile.report) : null,
         reconcileInProgress: reconcile.progress,
-        backfill: await readBackfillState(ddb, stateTable),
-        reconcileErrors: reconcile.errors,
+        backfill,
+        reconcileErrors: [...reconcile.errors, ...backfillErrors],
       };
     }),
   );

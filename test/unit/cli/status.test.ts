@@ -302,6 +302,19 @@ describe('pairStatus', () => {
     expect(pair.reconcileErrors[0]).toMatch(/replicator-orders-state \(pk "reconcile#checkpoint"\): not valid JSON/);
   });
 
+  it('reports a corrupt backfill checkpoint as unreadable, and the rest of the status still', async () => {
+    stateTable([
+      reportItem(JSON.stringify(report)),
+      { pk: { S: 'backfill#checkpoint' }, state: { S: '{"startedAt":1}' }, updatedAt: { N: '1' } },
+    ]);
+    const pair = deployed((await pairStatus(cfg, opts))[0]);
+    expect(pair.lastReconcile?.checked).toBe(200);
+    expect(pair.backfill).toBeNull();
+    expect(pair.reconcileErrors).toEqual([
+      'cannot read the reconcile state in replicator-orders-state (pk "backfill#checkpoint"): missing or invalid invocations, counts, scans',
+    ]);
+  });
+
   it('reports a pair whose state table does not exist as not deployed, without reading its queues', async () => {
     ddb
       .on(GetItemCommand)

@@ -1,9 +1,12 @@
 /** The deployed backfill job's invocations (engine/backfill-job.ts), with in-memory stores. */
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type BackfillJobMessage,
   type JobRecord,
+  JobStore,
   jobMargin,
   parseJobMessage,
   runJobMessage,
@@ -122,5 +125,39 @@ describe('parseJobMessage and the margin', () => {
   it('keeps 20 s back, or a third of a short invocation', () => {
     expect(jobMargin(900_000)).toBe(20_000);
     expect(jobMargin(30_000)).toBe(10_000);
+  });
+});
+
+describe('JobStore', () => {
+  const ddb = mockClient(DynamoDBClient);
+  beforeEach(() => ddb.reset());
+  const stored = (job: JobRecord) => ({ Item: { job: { S: JSON.stringify(job) }, jobId: { S: job.jobId } } });
+
+  it("records a job's progress only over its own record: a job started meanwhile is not overwritten", async () => {
+    ddb.on(GetItemCommand).resolves(stored(running));
+    ddb
+      .on(PutItemCommand)
+      .rejects(Object.assign(new Error('conditional'), { name: 'ConditionalCheckFailedException' }));
+    const jobs = new JobStore(new DynamoDBClient({}), 'state', () => 5);
+    await expect(jobs.update('j1', 'running', 2)).resolves.toBeUndefined();
+    expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+      ConditionExpression: '#id = :id',
+      ExpressionAttributeValues: { ':id': { S: 'j1' } },
+    });
+    // Stopping a job that another replaced meanwhile stops nothing.
+    expect(await jobs.stop()).toBeUndefined();
+  });
+
+  it('starts a job over whatever record is there', async () => {
+    ddb.on(PutItemCommand).resolves({});
+    await new JobStore(new DynamoDBClient({}), 'state', () => 5).start({
+      jobId: 'j2',
+      requestedAt: 1,
+      rate: 9,
+      shards: 1,
+    });
+    const put = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
+    expect(put.ConditionExpression).toBeUndefined();
+    expect(put.Item?.jobId).toEqual({ S: 'j2' });
   });
 });
