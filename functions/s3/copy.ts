@@ -199,6 +199,11 @@ export interface SourceObject extends ObjectIntegrity {
 export interface TargetObject extends ObjectIntegrity {
   /** Its `rep-v`: the version it reflects; undefined for an object Replicator did not write. */
   readonly version?: string;
+  /**
+   * The source object it is a copy of (`rep-e`, `rep-m`: {@link targetMetadata}); undefined for an object
+   * Replicator did not write, or copied before it recorded them.
+   */
+  readonly copiedFrom?: { readonly etag: string; readonly lastModified?: number };
 }
 
 /** The condition of a target write: the target still holds what the HEAD saw. */

@@ -22,7 +22,16 @@ export class S3BucketReader implements BucketReader {
       }),
     );
     const objects = (res.Contents ?? []).flatMap((o) =>
-      o.Key === undefined ? [] : [{ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' }],
+      o.Key === undefined
+        ? []
+        : [
+            {
+              key: o.Key,
+              size: o.Size ?? 0,
+              etag: o.ETag ?? '',
+              ...(o.LastModified ? { lastModified: o.LastModified.getTime() } : {}),
+            },
+          ],
     );
     return { objects, truncated: res.IsTruncated === true };
   }

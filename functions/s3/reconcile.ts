@@ -60,6 +60,8 @@ export interface ListedObject {
   readonly size: number;
   /** As S3 returns it (quoted or not). */
   readonly etag: string;
+  /** Epoch ms, when the listing says. */
+  readonly lastModified?: number;
 }
 
 /** One page of a listing. */

@@ -33,7 +33,7 @@ import {
   type TargetObject,
   type WriteGuard,
 } from './copy';
-import { REP_VERSION_META } from './envelope';
+import { REP_ETAG_META, REP_MODIFIED_META, REP_VERSION_META } from './envelope';
 import { isConditionLost, isNotFound, SourceChangedError } from './errors';
 import type { ChecksumAlgorithm, ObjectIntegrity } from './integrity';
 
@@ -98,7 +98,8 @@ export function taggingHeader(tags: readonly { Key?: string; Value?: string }[])
 }
 
 /**
- * HEAD of an object's current version with its checksums and its `rep-v` (when Replicator wrote it);
+ * HEAD of an object's current version with its checksums, its `rep-v` and the source object it copies (when
+ * Replicator wrote it);
  * undefined when there is none (or a delete marker is current).
  */
 export async function headObject(client: S3Client, bucket: string, key: string): Promise<TargetObject | undefined> {
@@ -106,7 +107,15 @@ export async function headObject(client: S3Client, bucket: string, key: string):
     const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
     if (h.DeleteMarker) return undefined;
     const version = h.Metadata?.[REP_VERSION_META];
-    return { ...integrityOf(h), ...(version !== undefined ? { version } : {}) };
+    const etag = h.Metadata?.[REP_ETAG_META];
+    const modified = Number(h.Metadata?.[REP_MODIFIED_META]);
+    return {
+      ...integrityOf(h),
+      ...(version !== undefined ? { version } : {}),
+      ...(etag !== undefined
+        ? { copiedFrom: { etag, ...(Number.isFinite(modified) ? { lastModified: modified } : {}) } }
+        : {}),
+    };
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

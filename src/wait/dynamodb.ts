@@ -4,16 +4,11 @@
  * whose first 15 digits are the change's stream time in ms) from after the caller's write. A deleted item is
  * held when the target has no item. Up to 100 keys cost one BatchGetItem per target and attempt.
  */
-import {
-  type AttributeValue,
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  DynamoDBClient,
-  GetItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { canonicalKey, fromSdkMap, VERSION_ATTR } from '../../functions/dynamodb/attributes';
+import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttrMap, canonicalKey, fromSdkMap, VERSION_ATTR } from '../../functions/dynamodb/attributes';
 import { itemChecksum, keyOf } from '../../functions/dynamodb/checksum';
 import { keyNamesOf } from '../../functions/dynamodb/deps';
+import { DynamoTableReader } from '../../functions/dynamodb/reader';
 import { chunks } from '../../functions/engine/concurrency';
 import type { DynamoPairConfig } from '../../lib/config';
 import { tableTargetsEnv } from '../../lib/pair-types/dynamodb-schema';
@@ -42,9 +37,10 @@ export async function dynamoCheckers(
   },
 ): Promise<{ checkers: TargetChecker[]; keys: number }> {
   if (o.items.length === 0) throw new WaitUsageError(`nothing to wait for in pair "${pair.name}": no key`);
-  const source = new DynamoDBClient(clientConfig({ region: o.sourceRegion, endpoint: o.endpoint }));
-  const keyNames = await keyNamesOf(source, pair.source.table);
-  const wanted = new Map<string, { key: SdkMap; sum: string | null; writtenAt?: number }>();
+  const sourceClient = new DynamoDBClient(clientConfig({ region: o.sourceRegion, endpoint: o.endpoint }));
+  const keyNames = await keyNamesOf(sourceClient, pair.source.table);
+  const source = new DynamoTableReader(sourceClient, pair.source.table);
+  const wanted = new Map<string, { key: AttrMap; sum: string | null; writtenAt?: number }>();
   for (const v of o.items) {
     const key = keyOf(fromSdkMap(v.key), keyNames);
     if (!key || Object.keys(v.key).length !== keyNames.length) {
@@ -52,48 +48,39 @@ export async function dynamoCheckers(
         `key ${JSON.stringify(v.key)} is not a key of ${pair.source.table} (${keyNames.join(', ')})`,
       );
     }
-    let item = v.item;
-    if (item === undefined) {
-      item =
-        (await source.send(new GetItemCommand({ TableName: pair.source.table, Key: v.key, ConsistentRead: true })))
-          .Item ?? null;
-    }
+    // Without the item, the source's, read once (strongly) now.
+    const item = v.item === undefined ? ((await source.getConsistent(key)) ?? null) : v.item && fromSdkMap(v.item);
     wanted.set(canonicalKey(key), {
-      key: v.key,
-      sum: item === null ? null : itemChecksum(fromSdkMap(item), { keyNames, filter: pair.filter }),
+      key,
+      sum: item === null ? null : itemChecksum(item, { keyNames, filter: pair.filter }),
       ...(v.writtenAt !== undefined ? { writtenAt: v.writtenAt } : {}),
     });
   }
 
   const targets = tableTargetsEnv(pair).filter((t) => !o.targets || o.targets.includes(t.id));
   const checkers = targets.map((t): TargetChecker => {
-    const client = new DynamoDBClient(targetClientConfig(t, o.endpoint));
+    // The reconciler's reader: BatchGetItem of up to 100 keys, unprocessed keys asked again with backoff.
+    const reader = new DynamoTableReader(new DynamoDBClient(targetClientConfig(t, o.endpoint)), t.table);
     const pending = new Map(wanted);
     return {
       target: t.id,
       async check() {
         for (const batch of chunks([...pending.entries()], 100)) {
-          const res: BatchGetItemCommandOutput = await client.send(
-            new BatchGetItemCommand({ RequestItems: { [t.table]: { Keys: batch.map(([, w]) => w.key) } } }),
-          );
-          const found = new Map<string, SdkMap>();
-          for (const it of res.Responses?.[t.table] ?? []) {
-            const k = keyOf(fromSdkMap(it), keyNames);
+          const found = new Map<string, AttrMap>();
+          for (const it of await reader.getMany(batch.map(([, w]) => w.key))) {
+            const k = keyOf(it, keyNames);
             if (k) found.set(canonicalKey(k), it);
           }
-          const unprocessed = new Set(
-            (res.UnprocessedKeys?.[t.table]?.Keys ?? []).map((k) => canonicalKey(keyOf(fromSdkMap(k), keyNames)!)),
-          );
           for (const [ck, want] of batch) {
-            if (unprocessed.has(ck)) continue;
             const there = found.get(ck);
-            const version = there?.[VERSION_ATTR]?.S;
+            const version = there?.[VERSION_ATTR];
             const newer =
-              want.writtenAt !== undefined && version !== undefined && Number(version.slice(0, 15)) > want.writtenAt;
+              want.writtenAt !== undefined &&
+              version !== undefined &&
+              'S' in version &&
+              Number(version.S.slice(0, 15)) > want.writtenAt;
             const same =
-              want.sum === null
-                ? there === undefined
-                : there !== undefined && itemChecksum(fromSdkMap(there)) === want.sum;
+              want.sum === null ? there === undefined : there !== undefined && itemChecksum(there) === want.sum;
             if (same || newer) pending.delete(ck);
           }
         }

@@ -1,19 +1,16 @@
 /**
  * `wait` for S3 pairs: a target holds the wanted version of a key when its object is a copy of it or of a newer
  * one. Every copy records which source object it copies (`rep-e`, the source ETag; `rep-m`, its LastModified:
- * functions/s3/copy.ts `targetMetadata`), so one HEAD of the target answers, whatever the copy's own ETag is
+ * functions/s3/copy.ts `targetMetadata`, read back by `headObject`), so one HEAD of the target answers, whatever
+ * the copy's own ETag is
  * (a multipart copy's differs from its source's). Many keys under a prefix cost one listing per target and
  * attempt, plus a HEAD only for the objects whose listed ETag is not a wanted one.
  */
-import {
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { REP_ETAG_META, REP_MODIFIED_META } from '../../functions/s3/envelope';
+import { S3Client } from '@aws-sdk/client-s3';
 import { normalizeEtag } from '../../functions/s3/integrity';
+import { S3BucketReader } from '../../functions/s3/reader';
+import type { HeadObject, ListedObject } from '../../functions/s3/reconcile';
+import { S3SourceBucket } from '../../functions/s3/store';
 import type { S3PairConfig } from '../../lib/config';
 import { bucketTargetsEnv } from '../../lib/pair-types/s3-schema';
 import { clientConfig, targetClientConfig } from '../cli/aws';
@@ -36,45 +33,24 @@ interface Wanted {
   readonly goneOk?: boolean;
 }
 
-const isMissing = (err: unknown) => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
-};
+/** Whether a target object (as its listing or its HEAD shows it) is the wanted version or a newer one. */
+function holds(want: Wanted, etag: string, copiedFrom?: HeadObject['copiedFrom']): boolean {
+  if (want.etags.has(normalizeEtag(etag))) return true;
+  if (copiedFrom === undefined) return false;
+  if (want.etags.has(copiedFrom.etag)) return true;
+  return want.after !== undefined && copiedFrom.lastModified !== undefined && copiedFrom.lastModified > want.after;
+}
 
-async function head(client: S3Client, bucket: string, key: string): Promise<HeadObjectCommandOutput | undefined> {
-  try {
-    return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
+/** Every object under `prefix`, by key (one ListObjectsV2 per 1,000). */
+async function listAll(bucket: S3BucketReader, prefix: string): Promise<Map<string, ListedObject>> {
+  const out = new Map<string, ListedObject>();
+  let after: string | undefined;
+  for (;;) {
+    const page = await bucket.list(prefix, after, 1000);
+    for (const o of page.objects) out.set(o.key, o);
+    after = page.objects.at(-1)?.key;
+    if (!page.truncated || after === undefined) return out;
   }
-}
-
-/** Whether a target object (its listing's ETag, or its HEAD) is the wanted version or a newer one. */
-function holds(want: Wanted, etag: string | undefined, meta?: Record<string, string>): boolean {
-  if (etag !== undefined && want.etags.has(normalizeEtag(etag))) return true;
-  const copied = meta?.[REP_ETAG_META];
-  if (copied !== undefined && want.etags.has(copied)) return true;
-  const modified = Number(meta?.[REP_MODIFIED_META]);
-  return want.after !== undefined && Number.isFinite(modified) && modified > want.after;
-}
-
-async function listAll(client: S3Client, bucket: string, prefix: string) {
-  const out = new Map<string, { etag: string; lastModified?: number }>();
-  let token: string | undefined;
-  do {
-    const page: ListObjectsV2CommandOutput = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const o of page.Contents ?? []) {
-      out.set(o.Key!, {
-        etag: normalizeEtag(o.ETag ?? ''),
-        ...(o.LastModified ? { lastModified: o.LastModified.getTime() } : {}),
-      });
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return out;
 }
 
 /** The checkers of an S3 pair's targets for some objects, or for every object under a prefix. */
@@ -89,7 +65,12 @@ export async function s3Checkers(
   },
 ): Promise<{ checkers: TargetChecker[]; keys: number }> {
   const pathStyle = o.endpoint ? { forcePathStyle: true } : {};
-  const source = new S3Client({ ...clientConfig({ region: o.sourceRegion, endpoint: o.endpoint }), ...pathStyle });
+  const sourceClient = new S3Client({
+    ...clientConfig({ region: o.sourceRegion, endpoint: o.endpoint }),
+    ...pathStyle,
+  });
+  const source = new S3BucketReader(sourceClient, pair.source.bucket);
+  const sourceHead = new S3SourceBucket(sourceClient, pair.source.bucket);
   const inPair = (key: string) =>
     key.startsWith(pair.prefix ?? '') && (pair.suffix === undefined || key.endsWith(pair.suffix));
   const wanted = new Map<string, Wanted>();
@@ -98,9 +79,12 @@ export async function s3Checkers(
       throw new WaitUsageError(`prefix "${o.prefix}" is outside pair "${pair.name}"'s prefix "${pair.prefix ?? ''}"`);
     }
     // The checkpoint as the source holds it now: one listing, whatever the number of objects.
-    for (const [key, v] of await listAll(source, pair.source.bucket, o.prefix)) {
-      if (inPair(key))
-        wanted.set(key, { etags: new Set([v.etag]), ...(v.lastModified ? { after: v.lastModified } : {}) });
+    for (const [key, v] of await listAll(source, o.prefix)) {
+      if (!inPair(key)) continue;
+      wanted.set(key, {
+        etags: new Set([normalizeEtag(v.etag)]),
+        ...(v.lastModified !== undefined ? { after: v.lastModified } : {}),
+      });
     }
   }
   for (const obj of o.objects ?? []) {
@@ -110,13 +94,13 @@ export async function s3Checkers(
       );
     }
     // One HEAD of the source per key (not per attempt): is the caller's version still the current one?
-    const now = await head(source, pair.source.bucket, obj.key);
-    const current = now?.ETag ? normalizeEtag(now.ETag) : undefined;
+    const now = await sourceHead.head(obj.key);
+    const current = now ? normalizeEtag(now.etag) : undefined;
     if (obj.etag === undefined && current === undefined) {
       throw new WaitUsageError(`key "${obj.key}" is not in ${pair.source.bucket}; give the ETag you wrote`);
     }
     const mine = obj.etag !== undefined ? normalizeEtag(obj.etag) : current!;
-    const after = now?.LastModified?.getTime();
+    const after = now?.lastModified;
     wanted.set(obj.key, {
       etags: new Set(current && current !== mine ? [mine, current] : [mine]),
       // Only when the source still holds the caller's version is its LastModified the caller's write time.
@@ -129,14 +113,14 @@ export async function s3Checkers(
 
   const targets = bucketTargetsEnv(pair).filter((t) => !o.targets || o.targets.includes(t.id));
   const checkers = targets.map((t): TargetChecker => {
-    const client = new S3Client({ ...targetClientConfig(t, o.endpoint), ...pathStyle });
+    const bucket = new S3BucketReader(new S3Client({ ...targetClientConfig(t, o.endpoint), ...pathStyle }), t.bucket);
     const pending = new Set(wanted.keys());
     return {
       target: t.id,
       async check() {
         if (o.prefix !== undefined && o.objects === undefined) {
           // One listing of the prefix; a HEAD only where the listed ETag is not a wanted one.
-          const listed = await listAll(client, t.bucket, o.prefix);
+          const listed = await listAll(bucket, o.prefix);
           for (const key of [...pending]) {
             const want = wanted.get(key)!;
             const l = listed.get(key);
@@ -144,19 +128,19 @@ export async function s3Checkers(
               if (want.goneOk) pending.delete(key);
               continue;
             }
-            if (want.etags.has(l.etag)) {
+            if (holds(want, l.etag)) {
               pending.delete(key);
               continue;
             }
-            const h = await head(client, t.bucket, key);
-            if (h && holds(want, h.ETag, h.Metadata)) pending.delete(key);
+            const h = await bucket.head(key);
+            if (h && holds(want, h.etag, h.copiedFrom)) pending.delete(key);
           }
           return pending.size;
         }
         for (const key of [...pending]) {
           const want = wanted.get(key)!;
-          const h = await head(client, t.bucket, key);
-          if (h === undefined ? want.goneOk === true : holds(want, h.ETag, h.Metadata)) pending.delete(key);
+          const h = await bucket.head(key);
+          if (h === undefined ? want.goneOk === true : holds(want, h.etag, h.copiedFrom)) pending.delete(key);
         }
         return pending.size;
       },

@@ -327,6 +327,23 @@ describe('wait: synchronous commits on the local cloud', () => {
         objects: [written[3]!],
       }),
     ).toMatchObject({ keys: 1 });
+    // A 7 MiB object is copied in two parts: its copy's ETag differs from the source's, and the wait knows it
+    // by the copy's rep-e.
+    const big = await s3.send(
+      new PutObjectCommand({ Bucket: 'e2e-rec-source', Key: 'data/wait/big.ckpt', Body: Buffer.alloc(7 << 20, 7) }),
+    );
+    await waitForReplication({
+      pair: s3Pair,
+      sourceRegion: 'us-east-1',
+      endpoint: cloud.endpoint,
+      objects: [{ key: 'data/wait/big.ckpt', etag: big.ETag! }],
+      timeoutMs: 120_000,
+    });
+    const bigCopy = await localS3(cloud.endpoint, 'eu-west-1').send(
+      new HeadObjectCommand({ Bucket: 'e2e-rec-eu', Key: 'data/wait/big.ckpt' }),
+    );
+    expect(bigCopy.ETag).not.toBe(big.ETag);
+    expect(bigCopy.Metadata?.['rep-e']).toBe(big.ETag!.replaceAll('"', ''));
     await src().send(new PutItemCommand({ TableName: TABLE, Item: { ...key(900), v: { N: '1' } } }));
     // Async: the local runtime runs in this process and must go on while the CLI waits.
     const run = await promisify(execFile)(

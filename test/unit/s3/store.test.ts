@@ -162,6 +162,19 @@ describe('headObject', () => {
     expect(await headObject(targetClient, TARGET, KEY)).toStrictEqual({ size: 5, etag: ETAG, checksums: {} });
   });
 
+  it('reads which source object a copy was made from (rep-e, rep-m): what `wait` asks a target', async () => {
+    s3.on(HeadObjectCommand).resolves({
+      ContentLength: 12,
+      ETag: '"aaaa-3"',
+      Metadata: { 'rep-v': VERSION, 'rep-e': 'bbbb-2', 'rep-m': '1780000000000' },
+    });
+    expect(await headObject(targetClient, TARGET, KEY)).toMatchObject({
+      etag: '"aaaa-3"',
+      version: VERSION,
+      copiedFrom: { etag: 'bbbb-2', lastModified: 1_780_000_000_000 },
+    });
+  });
+
   it('answers undefined when a delete marker is current', async () => {
     s3.on(HeadObjectCommand).resolves({ DeleteMarker: true, Metadata: { 'rep-v': VERSION } });
     expect(await headObject(targetClient, TARGET, KEY)).toBeUndefined();
