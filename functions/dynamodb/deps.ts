@@ -12,7 +12,6 @@ import { dynamoClient, type Env, jsonEnv, numberEnv, optionalEnv, requiredEnv, s
 import type { MessageHandlerOptions } from '../engine/message-handler';
 import {
   applierSettings,
-  backfillPageSize,
   captureSettings,
   type ReconcileSettings,
   readBudgetOf,
@@ -142,11 +141,8 @@ export async function reconcileDeps(
     store,
     tombstones: new TableTombstoneStore(clients.dynamo({ region: s.stateRegion }), s.stateTable),
     ...readBudgetOf(s),
-    ...runModeOf(s),
+    ...runModeOf(s, { shards: s.segments, maxPageSize: 500 }),
     totalSegments: s.segments,
-    ...(s.mode === 'backfill' && s.itemRate !== undefined
-      ? { pageSize: backfillPageSize(s.itemRate, s.segments, 500) }
-      : {}),
     repair: s.repair,
     deleteExtra: s.deleteExtra,
     ...(enqueue ? { enqueue } : {}),

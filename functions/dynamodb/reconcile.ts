@@ -15,7 +15,7 @@
  *
  * Pure logic: tables, the checkpoint store and the repair queue are passed in.
  */
-import { ReadBudget } from '../engine/budget';
+import type { ReadBudget } from '../engine/budget';
 import {
   type CheckpointStore,
   newCheckpoint,
@@ -324,7 +324,7 @@ async function fillSourcePage(ctx: Ctx, items: readonly AttrMap[], readAt: numbe
       if (repairs.length > 0) repairsByTarget.set(target.id, repairs);
     }),
   );
-  return { counts, findings, repairs: [], readAt, repairsByTarget, sourceItems: items.length };
+  return { counts, findings, repairs: [], readAt, repairsByTarget };
 }
 
 /** Checks one page of a target against the source: extra items. */
@@ -400,11 +400,13 @@ export async function compareSegment(
     if (hooks.shouldStop?.()) return startKey ? { done: false, lastKey: startKey } : { done: false };
     const sentAt = ctx.now();
     const page = await reader.scanPage(plan.segment, total, startKey, limit);
+    // A source page is charged to the run's item pace; a target's (reconcile only) is not.
     const outcome = target
       ? await checkTargetPage(ctx, target, page.items)
-      : fill
-        ? await fillSourcePage(ctx, page.items, sentAt)
-        : { ...(await checkSourcePage(ctx, page.items)), sourceItems: page.items.length };
+      : {
+          ...(fill ? await fillSourcePage(ctx, page.items, sentAt) : await checkSourcePage(ctx, page.items)),
+          sourceItems: page.items.length,
+        };
     const done = page.lastKey === undefined;
     await hooks.onPage?.({ segment: plan.segment, ...(page.lastKey ? { lastKey: page.lastKey } : {}), done, outcome });
     if (done) return { done: true };
@@ -438,7 +440,7 @@ export async function runReconcile(deps: ReconcileDeps, opts: RunOptions): Promi
         const estimatedTotal = await deps.source.approximateCount?.();
         return estimatedTotal !== undefined ? { ...cp, estimatedTotal } : cp;
       },
-      ...(deps.itemRate !== undefined ? { itemPace: new ReadBudget({ readRate: deps.itemRate }) } : {}),
+      ...(deps.itemRate !== undefined ? { itemRate: deps.itemRate } : {}),
       concurrency: deps.concurrency ?? total,
       ...(deps.maxSamples !== undefined ? { maxSamples: deps.maxSamples } : {}),
       now,

@@ -7,7 +7,6 @@ import { ENV } from '../contract';
 import {
   BackfillJobError,
   type BackfillJobMessage,
-  checkpointHolder,
   type JobInvocationSummary,
   JobStore,
   jobCheckpointStore,
@@ -48,7 +47,6 @@ export function backfillHandler(runner: JobRunner, env: Env = process.env) {
       const checkpoints = jobCheckpointStore(client, table, job.jobId, context.getRemainingTimeInMillis() + 60_000);
       out.push(
         await runJobMessage(job, {
-          holder: () => checkpointHolder(client, table),
           jobs,
           checkpoints,
           reports,

@@ -170,14 +170,6 @@ export function jobCheckpointStore(
   });
 }
 
-/** Who holds the backfill checkpoint now (its `owner`), if anyone. */
-export async function checkpointHolder(client: DynamoDBClient, stateTable: string): Promise<string | undefined> {
-  const res = await client.send(
-    new GetItemCommand({ TableName: stateTable, Key: { pk: { S: BACKFILL_CHECKPOINT_KEY } }, ConsistentRead: true }),
-  );
-  return res.Item?.owner?.S;
-}
-
 /** What one invocation of a job did. */
 export interface JobInvocationSummary {
   readonly jobId: string;
@@ -196,8 +188,6 @@ export function jobMargin(remainingMs: number): number {
 export async function runJobMessage(
   job: BackfillJobMessage,
   o: {
-    /** Who holds the checkpoint, asked when this invocation cannot take it. */
-    readonly holder: () => Promise<string | undefined>;
     readonly jobs: Pick<JobStore, 'current' | 'update'>;
     readonly checkpoints: DynamoCheckpointStore;
     readonly reports: ReportStore;
@@ -224,7 +214,7 @@ export async function runJobMessage(
     result = await o.run(Date.now() + remaining - jobMargin(remaining));
   } catch (err) {
     if (!(err instanceof CheckpointConflictError)) throw err;
-    const holder = await o.holder();
+    const holder = await o.checkpoints.holder();
     if (holder?.startsWith(jobOwnerPrefix(job.jobId))) {
       // A duplicate delivery: the invocation that holds the lease goes on with the job.
       logger.info('backfill job message dropped: another invocation of the job holds the checkpoint', {

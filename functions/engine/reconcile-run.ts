@@ -8,7 +8,7 @@
  * invocations and an invocation that dies redoes at most one page per unit.
  */
 import { RECONCILE_METRICS } from '../contract';
-import type { ReadBudget } from './budget';
+import { ReadBudget } from './budget';
 import {
   CheckpointSaver,
   type CheckpointStore,
@@ -97,10 +97,10 @@ export interface RunSettings {
    */
   readonly newRun: (startedAt: number) => ReconcileCheckpoint | Promise<ReconcileCheckpoint>;
   /**
-   * Paces the run by source items: a page starts only when the pace is out of debt, and each page is charged
-   * its {@link ScanStep.sourceItems}. @default - not paced by items
+   * Source items per second the run reads at most: each page is charged its {@link ScanStep.sourceItems}, and
+   * the next page of its unit waits until the pace is out of debt. @default - not paced by items
    */
-  readonly itemPace?: ReadBudget;
+  readonly itemRate?: number;
   /** Called with the run's checkpoint (continued or new) before the first page: what the comparer must know of it. */
   readonly onStart?: (cp: ReconcileCheckpoint) => void;
   /** Units scanned at the same time. @default - every unit at once */
@@ -258,6 +258,7 @@ export async function runCheckpointed(
   cp.invocations++;
   settings.onStart?.(cp);
   const maxSamples = settings.maxSamples ?? 20;
+  const itemPace = settings.itemRate !== undefined ? new ReadBudget({ readRate: settings.itemRate }) : undefined;
 
   let longestPageMs = 0;
   let pages = 0;
@@ -297,11 +298,11 @@ export async function runCheckpointed(
         longestPageMs = Math.max(longestPageMs, t - pageStart);
         await saver.save(cp);
         let waited = 0;
-        if (settings.itemPace && step.sourceItems) {
+        if (itemPace && step.sourceItems) {
           // The wait is the pace's, not the next page's: it does not count toward the longest page.
           const w0 = now();
-          settings.itemPace.charge(step.sourceItems);
-          await settings.itemPace.acquire();
+          itemPace.charge(step.sourceItems);
+          await itemPace.acquire();
           waited = now() - w0;
         }
         pageStart = t + waited;

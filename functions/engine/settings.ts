@@ -90,11 +90,20 @@ export function backfillPageSize(itemRate: number, shards: number, max: number):
   return Math.max(25, Math.min(max, Math.ceil(itemRate / Math.max(1, shards))));
 }
 
-/** The run options every pair type's deps take the same way: mode and item pace. */
-export function runModeOf(s: Pick<ReconcileSettings, 'mode' | 'itemRate'>): { mode?: RunMode; itemRate?: number } {
+/**
+ * The run options every pair type's deps take the same way: mode, item pace, and a backfill's page size
+ * ({@link backfillPageSize}, over `shards` scan segments or key ranges, at most the type's `maxPageSize`).
+ */
+export function runModeOf(
+  s: Pick<ReconcileSettings, 'mode' | 'itemRate'>,
+  paging: { readonly shards: number; readonly maxPageSize: number },
+): { mode?: RunMode; itemRate?: number; pageSize?: number } {
   return {
     ...(s.mode !== undefined ? { mode: s.mode } : {}),
     ...(s.itemRate !== undefined ? { itemRate: s.itemRate } : {}),
+    ...(s.mode === 'backfill' && s.itemRate !== undefined
+      ? { pageSize: backfillPageSize(s.itemRate, paging.shards, paging.maxPageSize) }
+      : {}),
   };
 }
 

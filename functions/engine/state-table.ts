@@ -123,6 +123,14 @@ export class DynamoCheckpointStore implements CheckpointStore {
     }
   }
 
+  /** Who holds the checkpoint now (its `owner`), if anyone: what a holder that lost a save asks. */
+  async holder(): Promise<string | undefined> {
+    const res = await this.client.send(
+      new GetItemCommand({ TableName: this.stateTable, Key: { pk: { S: this.key } }, ConsistentRead: true }),
+    );
+    return res.Item?.owner?.S;
+  }
+
   /**
    * Gives the checkpoint up (its lease ends now) so another holder can continue at once: what a run that
    * stops on purpose (Ctrl-C, the end of an invocation) does. A holder that crashed keeps it until its lease
@@ -162,6 +170,15 @@ export class DynamoReportStore implements ReportStore {
     /** {@link REPORT_KEY} or {@link BACKFILL_REPORT_KEY}. */
     readonly key: string = REPORT_KEY,
   ) {}
+
+  /** The latest report stored, if any. */
+  async latest(): Promise<RunReport | undefined> {
+    const res = await this.client.send(
+      new GetItemCommand({ TableName: this.stateTable, Key: { pk: { S: this.key } }, ConsistentRead: true }),
+    );
+    const json = res.Item?.report?.S;
+    return json === undefined ? undefined : (JSON.parse(json) as RunReport);
+  }
 
   /** Stores the report (`report`: JSON string) with the headline numbers as attributes of their own. */
   async saveLatest(report: RunReport): Promise<void> {

@@ -13,7 +13,6 @@ import { dynamoClient, type Env, jsonEnv, optionalEnv, requiredEnv, sqsClient } 
 import type { MessageHandlerOptions } from '../engine/message-handler';
 import {
   applierSettings,
-  backfillPageSize,
   captureSettings,
   type ReconcileSettings,
   readBudgetOf,
@@ -134,11 +133,8 @@ export function reconcileDeps(
     tombstones: new S3TombstoneStore(clients.dynamo({ region: s.stateRegion }), s.stateTable),
     checksumAlgorithm: s.checksumAlgorithm,
     ...readBudgetOf(s),
-    ...runModeOf(s),
+    ...runModeOf(s, { shards: s.shards ?? 1, maxPageSize: 1000 }),
     ...(s.shards !== undefined ? { shards: s.shards } : {}),
-    ...(s.mode === 'backfill' && s.itemRate !== undefined
-      ? { pageSize: backfillPageSize(s.itemRate, s.shards ?? 1, 1000) }
-      : {}),
     repair: s.repair,
     deleteExtra: s.deleteExtra,
     ...(enqueue

@@ -27,7 +27,7 @@
  *
  * Pure logic: buckets, the checkpoint store, tombstones and the repair queue are passed in.
  */
-import { ReadBudget } from '../engine/budget';
+import type { ReadBudget } from '../engine/budget';
 import {
   type CheckpointStore,
   type Cursor,
@@ -456,7 +456,6 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
       const bound = minBound(src.bound(), tgt.bound());
       const sourceObjects = src.take(bound);
       const outcome = await checkChunk(ctx, reader, sourceObjects, tgt.take(bound));
-      tgt.takeSkipped();
       const repairable = deps.repair
         ? outcome.findings.filter((f) => f.kind !== 'extra' || deps.deleteExtra === true)
         : [];
@@ -527,7 +526,7 @@ export async function runS3Reconcile(deps: S3ReconcileDeps, opts: RunOptions): P
         }
         return { ...cp, ...(found.length > 0 ? { bounds: found } : {}) };
       },
-      ...(deps.itemRate !== undefined ? { itemPace: new ReadBudget({ readRate: deps.itemRate }) } : {}),
+      ...(deps.itemRate !== undefined ? { itemRate: deps.itemRate } : {}),
       ...(deps.maxSamples !== undefined ? { maxSamples: deps.maxSamples } : {}),
       now,
       onStart: (cp) => {

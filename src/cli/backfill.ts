@@ -8,7 +8,7 @@
  * deployed job, from where it was.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { pairResourceNames } from '../../functions/contract';
 import { type BackfillJobMessage, JobStore } from '../../functions/engine/backfill-job';
@@ -118,7 +118,7 @@ export async function backfillPair(o: BackfillPairOptions): Promise<BackfillPair
   if (o.restart) await store.clear();
   const saved = o.restart ? undefined : await store.load();
   if (!saved && !o.restart) {
-    const latest = await latestReport(dynamo, names.stateTable);
+    const latest = await reports.latest();
     const same = latest && [...latest.targets.map((t) => t.target)].sort().join() === [...targetIds].sort().join();
     if (latest?.complete && same) return { outcome: 'already-complete', report: latest, resumed: false, fraction: 1 };
   }
@@ -140,12 +140,12 @@ export async function backfillPair(o: BackfillPairOptions): Promise<BackfillPair
   });
 
   const started = Date.now();
-  let first: { read: number; fraction: number } | undefined;
+  // This process's pace counts from what the run it continues had already done.
+  const first = resumed && saved ? { read: readOf(saved), fraction: progressOf(saved) } : { read: 0, fraction: 0 };
   try {
     for (;;) {
       const r = await run(Date.now() + (o.sliceMs ?? 2000));
       const cp = r.checkpoint;
-      first ??= { read: readOf(cp), fraction: 0 };
       const fraction = progressOf(cp);
       const elapsed = Math.max(1, Date.now() - started);
       const gained = fraction - first.fraction;
@@ -228,14 +228,6 @@ export async function stopDeployedBackfill(
   const client = clientConfig({ region: o.sourceRegion, ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
   const jobs = new JobStore(new DynamoDBClient(client), pairResourceNames(o.pair.name).stateTable);
   return (await jobs.stop())?.jobId;
-}
-
-async function latestReport(dynamo: DynamoDBClient, table: string): Promise<RunReport | undefined> {
-  const res = await dynamo.send(
-    new GetItemCommand({ TableName: table, Key: { pk: { S: BACKFILL_REPORT_KEY } }, ConsistentRead: true }),
-  );
-  const json = res.Item?.report?.S;
-  return json === undefined ? undefined : (JSON.parse(json) as RunReport);
 }
 
 /** Bytes as people read them: "812 B", "4.2 MB", "1.3 GB". */

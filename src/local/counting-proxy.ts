@@ -61,8 +61,6 @@ export interface RequestInfo {
   readonly json: boolean;
   /** The access key it is signed with (on the local cloud, each function's own: `localAccessKeyId`). */
   readonly accessKeyId?: string;
-  /** Its `service:Action` (see {@link classifyRequest}). */
-  readonly action?: string;
 }
 
 /** A fault to inject instead of (or before) forwarding a request. */
@@ -146,16 +144,11 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const tap: { observer?: RequestObserver } = {};
   const server = createServer((req, res) => {
     const scope = rule && credentialScope(header(req.headers, 'authorization'));
-    const target = header(req.headers, 'x-amz-target');
     const fault = rule?.({
       service: scope?.service,
       region: scope?.region,
-      json: target !== undefined,
+      json: header(req.headers, 'x-amz-target') !== undefined,
       ...(scope?.accessKeyId ? { accessKeyId: scope.accessKeyId } : {}),
-      // From the target header alone (the body is not read before the rule decides).
-      ...(target !== undefined
-        ? { action: classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers, '') }
-        : {}),
     });
     if (fault === undefined) {
       forward(req, res, targetUrl, counts, tap.observer);

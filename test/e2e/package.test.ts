@@ -110,4 +110,13 @@ app.synth();
     }
     expect(existsSync(join(out, 'TeamReplicatorTargets.template.json'))).toBe(true);
   }, 300_000);
+
+  it('exports waitForReplication at replicator/wait, for a training job to import', () => {
+    writeFileSync(
+      join(app, 'wait.js'),
+      `const { waitForReplication, ReplicationTimeoutError } = require('replicator/wait');
+console.log(typeof waitForReplication, typeof ReplicationTimeoutError);`,
+    );
+    expect(run('node', ['wait.js'], app).trim()).toBe('function function');
+  });
 });

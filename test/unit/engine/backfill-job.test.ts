@@ -23,7 +23,6 @@ function harness(current: JobRecord | undefined, result: ReconcileResult | Error
   const reports: RunReport[] = [];
   const calls: string[] = [];
   const o = {
-    holder: async () => holder,
     jobs: {
       current: async () => current,
       update: async (id: string, state: JobRecord['state'], parts: number) => {
@@ -31,6 +30,7 @@ function harness(current: JobRecord | undefined, result: ReconcileResult | Error
       },
     },
     checkpoints: {
+      holder: async () => holder,
       clear: async () => {
         calls.push('clear');
       },

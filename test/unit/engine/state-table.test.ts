@@ -9,11 +9,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { newCheckpoint } from '../../../functions/engine/checkpoint';
+import type { RunReport } from '../../../functions/engine/reconcile-run';
 import {
   BACKFILL_CHECKPOINT_KEY,
+  BACKFILL_REPORT_KEY,
   CHECKPOINT_KEY,
   CHECKPOINT_LEASE_MS,
   DynamoCheckpointStore,
+  DynamoReportStore,
 } from '../../../functions/engine/state-table';
 
 const ddb = mockClient(DynamoDBClient);
@@ -84,6 +87,17 @@ describe('DynamoCheckpointStore', () => {
     await expect(store.release()).resolves.toBeUndefined();
   });
 
+  it('says who holds the checkpoint, under its own key', async () => {
+    const store = new DynamoCheckpointStore(new DynamoDBClient({}), 't', () => 7, { key: BACKFILL_CHECKPOINT_KEY });
+    ddb
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { owner: { S: 'job:j1:x' } } })
+      .resolves({});
+    expect(await store.holder()).toBe('job:j1:x');
+    expect(await store.holder()).toBeUndefined();
+    expect(ddb).toHaveReceivedCommandWith(GetItemCommand, { Key: { pk: { S: BACKFILL_CHECKPOINT_KEY } } });
+  });
+
   it("clears a finished run's checkpoint only while it holds it", async () => {
     const store = new DynamoCheckpointStore(new DynamoDBClient({}), 't', () => 7, { owner: 'me' });
     ddb.on(DeleteItemCommand).resolves({});
@@ -98,5 +112,22 @@ describe('DynamoCheckpointStore', () => {
   it('loads nothing before the first run', async () => {
     ddb.on(GetItemCommand).resolves({});
     expect(await new DynamoCheckpointStore(new DynamoDBClient({}), 't').load()).toBeUndefined();
+  });
+});
+
+describe('DynamoReportStore', () => {
+  it('reads back the latest report under its own key, or nothing', async () => {
+    const store = new DynamoReportStore(new DynamoDBClient({}), 't', () => 7, BACKFILL_REPORT_KEY);
+    const report = { pair: 'orders', complete: true } as RunReport;
+    ddb
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { report: { S: JSON.stringify(report) } } })
+      .resolves({});
+    expect(await store.latest()).toEqual(report);
+    expect(await store.latest()).toBeUndefined();
+    expect(ddb).toHaveReceivedCommandWith(GetItemCommand, {
+      Key: { pk: { S: BACKFILL_REPORT_KEY } },
+      ConsistentRead: true,
+    });
   });
 });
