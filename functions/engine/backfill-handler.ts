@@ -2,7 +2,7 @@
  * The backfill function's invocation, whatever the pair type: one job message (batch size 1) of the pair's
  * backfill queue, run by engine/backfill-job.ts. A pair type brings only how its run is built for a job.
  */
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ENV } from '../contract';
 import {
   BackfillJobError,
@@ -19,11 +19,22 @@ import { logger } from './logger';
 import type { ReconcileResult } from './reconcile-run';
 import { BACKFILL_REPORT_KEY, DynamoReportStore } from './state-table';
 
-/** Builds a job's run (the pair type's backfill run, with the job's targets, rate and shards). */
+/**
+ * Builds a job's run (the pair type's backfill run, with the job's targets, rate and shards); `pageHalvings`
+ * is how often this message was delivered before (each earlier invocation died, e.g. timed out mid-page), for
+ * the run's page size (`backfillPageSize` in settings.ts).
+ */
 export type JobRunner = (
   job: BackfillJobMessage,
   store: CheckpointStore,
+  delivery: { readonly pageHalvings: number },
 ) => Promise<(deadlineMs: number) => Promise<ReconcileResult>>;
+
+/** Earlier deliveries of a message: its receive count less one (0 when SQS does not say). */
+export function earlierDeliveries(record: Pick<SQSRecord, 'attributes'>): number {
+  const n = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(n) && n > 1 ? n - 1 : 0;
+}
 
 /** The backfill function's handler for a pair type. */
 export function backfillHandler(runner: JobRunner, env: Env = process.env) {
@@ -45,6 +56,14 @@ export function backfillHandler(runner: JobRunner, env: Env = process.env) {
       }
       // Leased for this invocation's time and a minute: gone by the time SQS delivers a timed-out message again.
       const checkpoints = jobCheckpointStore(client, table, job.jobId, context.getRemainingTimeInMillis() + 60_000);
+      const pageHalvings = earlierDeliveries(record);
+      if (pageHalvings > 0) {
+        logger.warn('backfill job message delivered again: its earlier invocation died; smaller pages', {
+          jobId: job.jobId,
+          part: job.part,
+          pageHalvings,
+        });
+      }
       out.push(
         await runJobMessage(job, {
           jobs,
@@ -53,7 +72,7 @@ export function backfillHandler(runner: JobRunner, env: Env = process.env) {
           sqs: sqsClient(),
           jobQueueUrl,
           remainingMs: () => context.getRemainingTimeInMillis(),
-          run: await runner(job, checkpoints),
+          run: await runner(job, checkpoints, { pageHalvings }),
         }),
       );
     }

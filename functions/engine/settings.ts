@@ -74,6 +74,12 @@ export interface ReconcileSettings {
   readonly mode?: RunMode;
   /** Source items (objects) per second a backfill moves at most. */
   readonly itemRate?: number;
+  /**
+   * Times a backfill's page size is halved (at least 25 stays): a job message delivered again after its
+   * invocation died (a timeout mid-page) runs smaller pages, so a page that cannot end in an invocation's time
+   * does not kill every retry the same way. @default 0
+   */
+  readonly pageHalvings?: number;
 }
 
 /** The read budget of a run: by read units for a reconcile; none for a backfill (paced by items instead). */
@@ -81,28 +87,33 @@ export function readBudgetOf(s: Pick<ReconcileSettings, 'mode' | 'readRate'>): {
   return s.mode === 'backfill' ? {} : { budget: new ReadBudget({ readRate: s.readRate }) };
 }
 
+/** The smallest page a backfill reads. */
+export const MIN_BACKFILL_PAGE = 25;
+
 /**
  * Items per page of a backfill: about one second of one shard's share of the pace (at least 25, at most the
  * type's own page size), so the pages the shards read before the pace first applies stay about a second's
- * worth, and a stop or a timeout redoes little.
+ * worth, and a stop or a timeout redoes little; halved `halvings` times (down to 25) after invocations died.
  */
-export function backfillPageSize(itemRate: number, shards: number, max: number): number {
-  return Math.max(25, Math.min(max, Math.ceil(itemRate / Math.max(1, shards))));
+export function backfillPageSize(itemRate: number, shards: number, max: number, halvings = 0): number {
+  const size = Math.min(max, Math.ceil(itemRate / Math.max(1, shards)));
+  return Math.max(MIN_BACKFILL_PAGE, Math.floor(size / 2 ** Math.min(16, Math.max(0, halvings))));
 }
 
 /**
  * The run options every pair type's deps take the same way: mode, item pace, and a backfill's page size
- * ({@link backfillPageSize}, over `shards` scan segments or key ranges, at most the type's `maxPageSize`).
+ * ({@link backfillPageSize}, over `shards` scan segments or key ranges, at most the type's `maxPageSize`,
+ * halved `pageHalvings` times).
  */
 export function runModeOf(
-  s: Pick<ReconcileSettings, 'mode' | 'itemRate'>,
+  s: Pick<ReconcileSettings, 'mode' | 'itemRate' | 'pageHalvings'>,
   paging: { readonly shards: number; readonly maxPageSize: number },
 ): { mode?: RunMode; itemRate?: number; pageSize?: number } {
   return {
     ...(s.mode !== undefined ? { mode: s.mode } : {}),
     ...(s.itemRate !== undefined ? { itemRate: s.itemRate } : {}),
     ...(s.mode === 'backfill' && s.itemRate !== undefined
-      ? { pageSize: backfillPageSize(s.itemRate, paging.shards, paging.maxPageSize) }
+      ? { pageSize: backfillPageSize(s.itemRate, paging.shards, paging.maxPageSize, s.pageHalvings) }
       : {}),
   };
 }

@@ -12,7 +12,7 @@ const SETTINGS = reconcileSettings();
 logger.appendKeys({ pair: SETTINGS.pair });
 
 /** Lambda entry point (SQS, batch size 1). */
-export const handler = backfillHandler(async (job, store) => {
+export const handler = backfillHandler(async (job, store, { pageHalvings }) => {
   const deps = reconcileDeps(
     {
       ...SETTINGS,
@@ -21,6 +21,7 @@ export const handler = backfillHandler(async (job, store) => {
       deleteExtra: false,
       targets: onlyTargets(SETTINGS.targets, job.targets),
       itemRate: job.rate,
+      pageHalvings,
       shards: job.shards,
     },
     lambdaClients,

@@ -1,21 +1,25 @@
 /**
- * The deployed backfill job end to end, for both pair types at once: targets emptied behind Replicator's
- * back (what a target that missed the history looks like), `replicator backfill PAIR --deployed` started, and
- * one invocation of each pair's backfill function made to time out mid-way (a request held longer than the
- * function's 20 s, the config's `backfill.timeoutSeconds`). SQS delivers that message again after the job
- * queue's visibility timeout (six times the function's), the next invocation continues from the checkpoint,
- * and the job finishes by itself: the targets equal their sources, `replicator status` showed the progress,
- * and every call the functions made is one their IAM policies allow.
+ * The deployed backfill job end to end, for both pair types at once: day-one data (a table and a bucket
+ * filled before Replicator was deployed; the table's stream enabled only after), so the targets start empty;
+ * `replicator backfill PAIR --deployed` started, and one invocation of each pair's backfill function made to
+ * time out mid-way (a request held longer than the function's 15 s, the config's `backfill.timeoutSeconds`).
+ * SQS delivers that message again after the job queue's visibility timeout (six times the function's), the
+ * next invocation continues from the checkpoint, and the job finishes by itself: the targets equal their
+ * sources, `replicator status` showed the progress, and every call the functions made is one their IAM
+ * policies allow. The sources exist before the deploy, so this file starts its own moto_server, fills them,
+ * deploys onto it, and stops that server by its pid.
  */
 import {
   BatchWriteItemCommand,
   type BatchWriteItemCommandOutput,
+  CreateTableCommand,
   type DynamoDBClient,
   GetItemCommand,
-  ScanCommand,
+  UpdateTableCommand,
   type WriteRequest,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pairResourceNames } from '../../functions/contract';
 import { BACKFILL_JOB_KEY, type JobRecord } from '../../functions/engine/backfill-job';
@@ -30,20 +34,77 @@ import { isConverged } from '../../src/cli/pair-types/driver';
 import { verifyTablePair } from '../../src/cli/pair-types/dynamodb';
 import { verifyBucketPair } from '../../src/cli/pair-types/s3';
 import { localAccessKeyId } from '../../src/local/function-pool';
+import { type MotoServer, startMoto } from '../../src/local/moto';
 import { eventually } from '../helpers/eventually';
 import { expectCallsAllowed, recordCalls } from '../iam/local-cloud-calls';
 
 const ITEMS = 1_500;
 const OBJECTS = 400;
+const SOURCE_TABLE = 'e2e-bfj-orders';
+const SOURCE_BUCKET = 'e2e-bfj-source';
+let moto: MotoServer;
 let cloud: LocalCloud;
 let calls: ReturnType<typeof recordCalls>;
 let table: DynamoPairConfig;
 let bucket: S3PairConfig;
 const log: string[] = [];
 
+/** Day-one data: the table (its stream enabled after the items) and the bucket, before the deploy. */
+async function seedSources(endpoint: string): Promise<void> {
+  const ddb = localDynamo(endpoint, 'us-east-1');
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: SOURCE_TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+    }),
+  );
+  await waitUntilTableExists({ client: ddb, maxWaitTime: 60 }, { TableName: SOURCE_TABLE });
+  await batchWrite(
+    ddb,
+    SOURCE_TABLE,
+    Array.from({ length: ITEMS }, (_, i) => ({
+      PutRequest: {
+        Item: { pk: { S: `user-${i % 97}` }, sk: { S: `order-${String(i).padStart(5, '0')}` }, n: { N: String(i) } },
+      },
+    })),
+  );
+  await ddb.send(
+    new UpdateTableCommand({
+      TableName: SOURCE_TABLE,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  const s3 = localS3(endpoint, 'us-east-1');
+  await s3.send(new CreateBucketCommand({ Bucket: SOURCE_BUCKET }));
+  for (let i = 0; i < OBJECTS; i += 16) {
+    await Promise.all(
+      Array.from({ length: Math.min(16, OBJECTS - i) }, (_, j) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: SOURCE_BUCKET,
+            Key: `data/run-${(i + j) % 9}/part ${String(i + j).padStart(4, '0')}+.bin`,
+            Body: `object ${i + j}`,
+          }),
+        ),
+      ),
+    );
+  }
+}
+
 beforeAll(async () => {
+  moto = await startMoto();
+  await seedSources(moto.endpoint);
   cloud = await startLocalCloud({
     configPath: `${__dirname}/../fixtures/configs/e2e-backfill-job.json`,
+    endpoint: moto.endpoint,
     log: (l) => {
       log.push(l);
       if (process.env.E2E_VERBOSE) console.log(l);
@@ -57,6 +118,7 @@ beforeAll(async () => {
 afterAll(async () => {
   calls?.stop();
   await cloud?.stop();
+  await moto?.stop();
 });
 
 async function batchWrite(client: DynamoDBClient, tableName: string, requests: WriteRequest[]): Promise<void> {
@@ -71,74 +133,18 @@ async function batchWrite(client: DynamoDBClient, tableName: string, requests: W
   }
 }
 
-/** Empties a target table without Replicator knowing (what a target that missed the history looks like). */
-async function emptyTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({ TableName: tableName, ExclusiveStartKey: start as never, ProjectionExpression: 'pk, sk' }),
-    );
-    await batchWrite(
-      client,
-      tableName,
-      (page.Items ?? []).map((key) => ({ DeleteRequest: { Key: key } })),
-    );
-    start = page.LastEvaluatedKey;
-  } while (start);
-}
-
-async function emptyBucket(name: string): Promise<void> {
-  const s3 = localS3(cloud.endpoint, 'eu-west-1');
-  for (;;) {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: name }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) return;
-    await s3.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: keys } }));
-  }
-}
-
 const allConverged = async () => {
   const [t, b] = await Promise.all([verifyTablePair(cloud, table), verifyBucketPair(cloud, bucket)]);
   return [...t.values(), ...b.values()];
 };
 
 describe('the deployed backfill job on the local cloud', () => {
-  it('fills emptied targets of both pair types by itself, across a function timeout mid-way', async () => {
-    const src = localDynamo(cloud.endpoint, 'us-east-1');
-    await batchWrite(
-      src,
-      table.source.table,
-      Array.from({ length: ITEMS }, (_, i) => ({
-        PutRequest: {
-          Item: { pk: { S: `user-${i % 97}` }, sk: { S: `order-${String(i).padStart(5, '0')}` }, n: { N: String(i) } },
-        },
-      })),
-    );
-    const s3 = localS3(cloud.endpoint, 'us-east-1');
-    for (let i = 0; i < OBJECTS; i += 16) {
-      await Promise.all(
-        Array.from({ length: Math.min(16, OBJECTS - i) }, (_, j) =>
-          s3.send(
-            new PutObjectCommand({
-              Bucket: bucket.source.bucket,
-              Key: `data/run-${(i + j) % 9}/part ${String(i + j).padStart(4, '0')}+.bin`,
-              Body: `object ${i + j}`,
-            }),
-          ),
-        ),
-      );
-    }
-    await eventually('both pairs to replicate', allConverged, (ds) => ds.every(isConverged), {
-      timeoutMs: 600_000,
-      intervalMs: 2_000,
-    });
-    await emptyTable(localDynamo(cloud.endpoint, 'eu-west-1'), table.targets[0]!.table);
-    await emptyBucket(bucket.targets[0]!.bucket);
-    const emptied = await allConverged();
-    expect(emptied.map((d) => d.missing.length)).toEqual([ITEMS, OBJECTS]);
+  it('fills the targets of both pair types with day-one data by itself, across a function timeout mid-way', async () => {
+    const empty = await allConverged();
+    expect(empty.map((d) => d.missing.length)).toEqual([ITEMS, OBJECTS]);
 
     // After its first pages, hold each backfill function's requests to the target region past the function's
-    // 20 s (the SDK's 10 s request timeout and retries do not get it through) until it has timed out once.
+    // 15 s (the SDK's 10 s request timeout and retries do not get it through) until it has timed out once.
     const counted = new Map<string, number>();
     const functions = new Map(
       [table, bucket].map((p) => [localAccessKeyId(pairResourceNames(p.name).backfillFunction), p.name]),
@@ -152,7 +158,7 @@ describe('the deployed backfill job on the local cloud', () => {
       counted.set(pair, n);
       // An empty bucket target answers each key range's first listing with nothing: the second request is the
       // second range's; a table target gets a batch get per page.
-      return n >= (pair === bucket.name ? 2 : 4) ? { kind: 'delay', ms: 45_000 } : undefined;
+      return n >= (pair === bucket.name ? 2 : 4) ? { kind: 'delay', ms: 40_000 } : undefined;
     });
 
     for (const pair of [table, bucket]) {
