@@ -6,7 +6,7 @@ import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-s
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { packMessages } from '../functions/engine/queue';
 import { buildS3Envelopes, type S3CaptureOptions } from '../functions/s3/capture';
-import { type BucketTarget, type CopySettings, copyEnvelopes } from '../functions/s3/copy';
+import { type BucketTarget, type CopySettings, copyEnvelopes, KeyMemory } from '../functions/s3/copy';
 import { parseS3Body, type S3Envelope } from '../functions/s3/envelope';
 import { S3SourceBucket, S3TargetBucket, S3TombstoneStore } from '../functions/s3/store';
 
@@ -137,6 +137,8 @@ export function copyContainer(
         bucket: new S3TargetBucket(s3(endpoint, TARGET_REGION), targetBucket, source, {
           partConcurrency: settings.concurrency,
         }),
+        // As the copy function keeps it for its container's life (functions/s3/deps.ts).
+        seen: new KeyMemory(),
       },
     ],
     deps: { source, tombstones: new S3TombstoneStore(dynamo(endpoint, SOURCE_REGION), STATE_TABLE), settings },

@@ -47,6 +47,8 @@ export const ENV = {
   PART_SIZE: 'PART_SIZE',
   /** Copy: parts (and objects) copied at once. */
   COPY_CONCURRENCY: 'COPY_CONCURRENCY',
+  /** Copy: `false` reads every target key before copying it (see CopySettings.createFirst). */
+  COPY_CREATE_FIRST: 'COPY_CREATE_FIRST',
   /** Copy and S3 reconcile: the full-object checksum requested on copies and compared by reconcile. */
   CHECKSUM_ALGORITHM: 'CHECKSUM_ALGORITHM',
   /** Backfill: URL of the pair's backfill queue, where a job's next message goes. */

@@ -93,6 +93,13 @@ export interface CopySettings {
   readonly concurrency: number;
   /** Full-object checksum requested on every copy. @default - CRC32 */
   readonly checksumAlgorithm: ChecksumAlgorithm;
+  /**
+   * Copy a key the copier has not seen on the target lately create-only (If-None-Match: *) without reading
+   * the target first: a new object then costs the source's HEAD and the copy. An existing key loses the
+   * condition (412) and is read and decided as usual. Only where the target honours the condition on a copy
+   * (S3 does; moto does not, so the local cloud's proxy enforces it). @default true
+   */
+  readonly createFirst: boolean;
 }
 
 function sizeSetting(env: Record<string, string | undefined>, name: string, min: number, max: number): number {
@@ -118,11 +125,16 @@ export function copySettingsFromEnv(env: Record<string, string | undefined>): Co
       `CHECKSUM_ALGORITHM must be one of ${CHECKSUM_ALGORITHMS.join(', ')} (given ${env[ENV.CHECKSUM_ALGORITHM]})`,
     );
   }
+  const createFirst = env[ENV.COPY_CREATE_FIRST] ?? 'true';
+  if (createFirst !== 'true' && createFirst !== 'false') {
+    throw new Error(`COPY_CREATE_FIRST must be true or false (given ${createFirst})`);
+  }
   return {
     multipartThreshold: sizeSetting(env, ENV.MULTIPART_THRESHOLD, MIN_PART_BYTES, MAX_SINGLE_COPY_BYTES),
     partSize: sizeSetting(env, ENV.PART_SIZE, MIN_PART_BYTES, MAX_PART_BYTES),
     concurrency,
     checksumAlgorithm: algorithm as ChecksumAlgorithm,
+    createFirst: createFirst === 'true',
   };
 }
 
@@ -247,6 +259,33 @@ export interface BucketStore {
 export interface BucketTarget {
   readonly id: string;
   readonly bucket: BucketStore;
+  /** Keys this copier saw on the target lately (see {@link CopySettings.createFirst}). @default - none kept */
+  readonly seen?: KeyMemory;
+}
+
+/**
+ * Object keys a copier found on (or wrote to) one target lately, so that an overwrite is read before it is
+ * copied rather than tried create-only first; bounded, oldest forgotten first. Forgetting costs requests, never
+ * correctness: a create-only copy of an existing key only loses its condition.
+ */
+export class KeyMemory {
+  private readonly keys = new Set<string>();
+
+  constructor(private readonly capacity = 100_000) {}
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  add(key: string): void {
+    this.keys.delete(key);
+    this.keys.add(key);
+    if (this.keys.size > this.capacity) this.keys.delete(this.keys.values().next().value as string);
+  }
+
+  forget(key: string): void {
+    this.keys.delete(key);
+  }
 }
 
 /** What the copier needs. */
@@ -304,16 +343,21 @@ function lostTooOften(what: string): RetryableApplyError {
  * copy. A target already at this version counts as done (rule 3) unless it fails verification: a copy that
  * did not match its source carries our `rep-v` too, and must not block the retry of its IntegrityError; it is
  * removed before the error is raised (see undoMismatch).
+ *
+ * `assumeAbsent` skips the first HEAD: the first copy is create-only (If-None-Match: *), which is what the
+ * HEAD would have led to for a new key; a key that exists loses that condition and the next round reads it.
+ * Sound only where the target honours the condition (see {@link CopySettings.createFirst}).
  */
 export async function copyIfNewer(
   target: BucketStore,
   envelope: S3Envelope,
   source: SourceObject,
   plan: CopyPlan,
+  assumeAbsent = false,
 ): Promise<{ outcome: WriteOutcome; unverified: boolean }> {
   const metadata = targetMetadata(source, envelope);
   for (let round = 0; round < MAX_GUARD_ROUNDS; round++) {
-    const current = await target.head(source.key);
+    const current = round === 0 && assumeAbsent ? undefined : await target.head(source.key);
     if (current?.version !== undefined) {
       const order = compareVersions(current.version, envelope.version);
       if (order > 0) return { outcome: 'stale', unverified: false };
@@ -427,11 +471,29 @@ export function objectKeySpace(deps: Pick<CopyDeps, 'source' | 'settings'>): Key
   };
 }
 
-/** A target bucket as the engine writes it: HEAD, then a write conditioned on what the HEAD saw. */
-export function bucketTargetStore(bucket: BucketStore): TargetStore<S3Envelope, CopyPayload> {
+/**
+ * A target bucket as the engine writes it: HEAD, then a write conditioned on what the HEAD saw; with
+ * `createFirst`, a key not in `seen` is copied create-only before any HEAD ({@link copyIfNewer}).
+ */
+export function bucketTargetStore(target: BucketTarget, createFirst: boolean): TargetStore<S3Envelope, CopyPayload> {
+  const { bucket, seen } = target;
   return {
-    putIfNewer: (e, p): Promise<PutOutcome> => copyIfNewer(bucket, e, p.source, p.plan),
-    deleteIfOlder: (e) => deleteIfOlder(bucket, e.key.key, e.version),
+    putIfNewer: async (e, p): Promise<PutOutcome> => {
+      const key = e.key.key;
+      // A multipart copy refused at its completion would have copied every part for nothing: read first.
+      const assumeAbsent = createFirst && p.plan.mode === 'single' && !seen?.has(key);
+      try {
+        return await copyIfNewer(bucket, e, p.source, p.plan, assumeAbsent);
+      } finally {
+        // Whatever happened, the key is (or was just) on the target: the next put of it reads first.
+        seen?.add(key);
+      }
+    },
+    deleteIfOlder: async (e) => {
+      const outcome = await deleteIfOlder(bucket, e.key.key, e.version);
+      if (outcome === 'applied') seen?.forget(e.key.key);
+      return outcome;
+    },
     deleteIfVersion: (e) => deleteIfVersion(bucket, e.key.key, e.version),
   };
 }
@@ -448,7 +510,7 @@ export function copyEnvelopes(
 ): Promise<CopyResult> {
   const converging: ConvergenceTarget<S3Envelope, CopyPayload>[] = targets.map((t) => ({
     id: t.id,
-    store: bucketTargetStore(t.bucket),
+    store: bucketTargetStore(t, deps.settings.createFirst),
   }));
   return converge(envelopes, converging, {
     keys: objectKeySpace(deps),

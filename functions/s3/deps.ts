@@ -22,7 +22,7 @@ import {
 } from '../engine/settings';
 import type { S3CaptureOptions } from './capture';
 import { s3Client } from './clients';
-import { type BucketTarget, copyEnvelopes, copySettingsFromEnv } from './copy';
+import { type BucketTarget, copyEnvelopes, copySettingsFromEnv, KeyMemory } from './copy';
 import { parseS3Body, type S3Envelope } from './envelope';
 import type { ChecksumAlgorithm } from './integrity';
 import { S3BucketReader } from './reader';
@@ -72,6 +72,8 @@ export function copyDeps(
       copyTagsExplicitly: t.roleArn !== undefined,
       partConcurrency: settings.concurrency,
     }),
+    // Kept for the container's life: a key copied once is read before it is copied again.
+    seen: new KeyMemory(),
   }));
   const deps = {
     source,

@@ -19,7 +19,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { mapLimit } from '../engine/concurrency';
-import { RetryableApplyError, reasonOf } from '../engine/errors';
+import { nameOf, RetryableApplyError, reasonOf } from '../engine/errors';
 import { DynamoTombstoneStore } from '../engine/tombstones';
 import {
   type BucketStore,
@@ -183,6 +183,11 @@ export interface S3TargetOptions {
   readonly partConcurrency?: number;
 }
 
+/** Whether a write conditioned on the target's ETag failed because the target object is gone (404 NoSuchKey). */
+function targetVanished(err: unknown, guard: WriteGuard): boolean {
+  return 'ifMatch' in guard && nameOf(err) === 'NoSuchKey';
+}
+
 /** A target bucket, reached with the target's client (its region, and its role when it has one). */
 export class S3TargetBucket implements BucketStore {
   constructor(
@@ -270,6 +275,9 @@ export class S3TargetBucket implements BucketStore {
           }
         : 'done';
     } catch (err) {
+      // S3 answers If-Match on a key that is gone with 404 NoSuchKey, as it names a missing source: the target
+      // was deleted since its HEAD. Decide again: a create-only copy then tells a source that is gone.
+      if (targetVanished(err, guard)) return 'conflict';
       if (!isConditionLost(err)) throw err;
       // 412 is either condition's: the source's ETag moved on (stale) or the target changed (decide again).
       if (source.versionId === undefined && (await this.sourceChanged(source))) {
@@ -321,6 +329,7 @@ export class S3TargetBucket implements BucketStore {
     const uploadId = created.UploadId;
     if (!uploadId) throw new RetryableApplyError('CreateMultipartUpload returned no UploadId');
     const field = CHECKSUM_FIELDS[plan.checksumAlgorithm];
+    let completing = false;
     try {
       const parts: CompletedPart[] = new Array(plan.parts.length);
       let failure: unknown;
@@ -351,6 +360,7 @@ export class S3TargetBucket implements BucketStore {
         }
       });
       if (failure !== undefined) throw failure;
+      completing = true;
       await this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
@@ -366,7 +376,7 @@ export class S3TargetBucket implements BucketStore {
       await this.abort(source.key, uploadId, err);
       // Only CompleteMultipartUpload's own condition lands here as a lost condition: parts' become
       // SourceChangedError above.
-      if (isConditionLost(err)) return 'conflict';
+      if (isConditionLost(err) || (completing && targetVanished(err, guard))) return 'conflict';
       throw err;
     }
   }

@@ -11,6 +11,7 @@ import { type FaultRule, type RequestObserver, startCountingProxy } from '../loc
 import { DeployAbortedError, type DeployedApp, type DeployProgress, deployApp } from '../local/deploy';
 import { LOCAL_ACCOUNT, type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
 import { LocalRuntime } from '../local/runtime';
+import type { S3CopyConditions } from '../local/s3-conditions';
 import { MetricsCollector } from './metrics-collector';
 
 /** Options of {@link startLocalCloud}. */
@@ -35,6 +36,11 @@ export interface LocalCloudOptions {
   readonly sqsWorkersPerMapping?: number;
   /** The deploy's progress (stack, resources done of total). */
   readonly onDeployProgress?: (p: DeployProgress) => void;
+  /**
+   * The copy conditions moto ignores: checked by the functions' proxy as S3 does (`enforce`), or left to moto
+   * (`pass`: a create-only copy then overwrites, as no AWS region would). @default 'enforce'
+   */
+  readonly s3CopyConditions?: S3CopyConditions;
   /**
    * Aborting stops whatever phase runs (the cdk process trees of a deploy included), cleans up what was
    * started (moto too) and rejects with a {@link DeployAbortedError}.
@@ -141,7 +147,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       `deployed ${deployed.stacks.map((s) => s.stackName).join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
 
-    const proxy = await startCountingProxy(endpoint);
+    const proxy = await startCountingProxy(endpoint, { s3CopyConditions: opts.s3CopyConditions ?? 'enforce' });
     cleanups.push(() => proxy.stop());
     const metrics = new MetricsCollector();
     const runtime = new LocalRuntime({

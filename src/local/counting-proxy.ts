@@ -7,6 +7,7 @@
  * builds URLs it returns (SQS queue URLs) from the Host header, so clients keep talking to the proxy.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { S3ConditionGate, type S3CopyConditions } from './s3-conditions';
 
 /** A running counting proxy. */
 export interface CountingProxy {
@@ -135,9 +136,23 @@ function guessService(url: string): string | undefined {
   return credential?.split('/')[3];
 }
 
-/** Starts a counting proxy on a free 127.0.0.1 port that forwards everything to `target`. */
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
+/** How a counting proxy forwards. */
+export interface CountingProxyOptions {
+  /**
+   * The copy conditions moto ignores (target If-Match / If-None-Match, `x-amz-copy-source-if-match`):
+   * checked by the proxy as S3 does, or passed on to moto as they are (see s3-conditions.ts).
+   * @default 'enforce'
+   */
+  readonly s3CopyConditions?: S3CopyConditions;
+}
+
+/**
+ * Starts a counting proxy on a free 127.0.0.1 port that forwards everything to `target`. The HEADs it makes to
+ * check copy conditions are S3's own work in AWS: they are not counted.
+ */
+export async function startCountingProxy(target: string, options: CountingProxyOptions = {}): Promise<CountingProxy> {
   const targetUrl = new URL(target);
+  const gate = new S3ConditionGate(targetUrl, options.s3CopyConditions ?? 'enforce');
   const counts = new Map<string, number>();
   const injected = new Map<string, number>();
   let rule: FaultRule | undefined;
@@ -150,13 +165,25 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       json: header(req.headers, 'x-amz-target') !== undefined,
       ...(scope?.accessKeyId ? { accessKeyId: scope.accessKeyId } : {}),
     });
+    const send = () =>
+      void gate
+        .handle(
+          req,
+          res,
+          () => forward(req, res, targetUrl, counts, tap.observer),
+          () => {
+            const key = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers, '');
+            counts.set(key, (counts.get(key) ?? 0) + 1);
+          },
+        )
+        .catch(() => res.destroy());
     if (fault === undefined) {
-      forward(req, res, targetUrl, counts, tap.observer);
+      send();
       return;
     }
     const kind = fault.kind === 'status' ? `status ${fault.status}` : fault.kind;
     injected.set(kind, (injected.get(kind) ?? 0) + 1);
-    inject(fault, req, res, () => forward(req, res, targetUrl, counts, tap.observer));
+    inject(fault, req, res, send);
   });
   // SDK clients keep connections alive; without this, stop() would wait for them.
   server.keepAliveTimeout = 5_000;
@@ -213,7 +240,21 @@ function inject(fault: Fault, req: IncomingMessage, res: ServerResponse, forward
   });
 }
 
+/** Forwards `req` to `target`; resolves once the answer has been passed on (or the exchange failed). */
 function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: URL,
+  counts: Map<string, number>,
+  observer?: RequestObserver,
+): Promise<void> {
+  return new Promise((done) => {
+    res.once('close', () => done());
+    forwardNow(req, res, target, counts, observer);
+  });
+}
+
+function forwardNow(
   req: IncomingMessage,
   res: ServerResponse,
   target: URL,

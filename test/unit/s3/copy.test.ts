@@ -4,6 +4,7 @@ import {
   type CopySettings,
   copyEnvelopes,
   copySettingsFromEnv,
+  KeyMemory,
   MAX_GUARD_ROUNDS,
   MAX_PARTS,
   newestPerObject,
@@ -24,6 +25,7 @@ describe('copySettingsFromEnv', () => {
       partSize: 64 * MiB,
       concurrency: 8,
       checksumAlgorithm: 'CRC32',
+      createFirst: true,
     });
   });
 
@@ -34,8 +36,15 @@ describe('copySettingsFromEnv', () => {
         PART_SIZE: String(8 * MiB),
         COPY_CONCURRENCY: '16',
         CHECKSUM_ALGORITHM: 'sha256',
+        COPY_CREATE_FIRST: 'false',
       }),
-    ).toEqual({ multipartThreshold: 5 * MiB, partSize: 8 * MiB, concurrency: 16, checksumAlgorithm: 'SHA256' });
+    ).toEqual({
+      multipartThreshold: 5 * MiB,
+      partSize: 8 * MiB,
+      concurrency: 16,
+      checksumAlgorithm: 'SHA256',
+      createFirst: false,
+    });
   });
 
   it('names the variable, the value and what is allowed', () => {
@@ -111,14 +120,28 @@ function setup(opts: { versioned?: boolean } = {}) {
   const ap = new MemoryTargetBucket(source);
   const tombstones = new MemoryTombstones();
   const deps: CopyDeps = { source, tombstones, settings: SETTINGS, now: () => 1_780_000_001_000 };
+  // Each with the memory of keys it saw, as the copy function keeps it for a container's life.
   const targets = [
-    { id: 'eu-west-1/training-data-eu', bucket: eu },
-    { id: 'ap-northeast-1/training-data-ap', bucket: ap },
+    { id: 'eu-west-1/training-data-eu', bucket: eu, seen: new KeyMemory() },
+    { id: 'ap-northeast-1/training-data-ap', bucket: ap, seen: new KeyMemory() },
   ];
   return { source, eu, ap, tombstones, deps, targets };
 }
 const EU = 'eu-west-1/training-data-eu';
 const KEY = 'datasets/a b+c.bin';
+
+describe('KeyMemory', () => {
+  it('forgets the least recently seen key beyond its capacity, and a key on request', () => {
+    const m = new KeyMemory(2);
+    m.add('a');
+    m.add('b');
+    m.add('a');
+    m.add('c');
+    expect(['a', 'b', 'c'].map((k) => m.has(k))).toEqual([true, false, true]);
+    m.forget('a');
+    expect(m.has('a')).toBe(false);
+  });
+});
 
 describe('copyEnvelopes', () => {
   it('copies a put to every target with rep-v, rep-o and the source metadata less its rep- keys', async () => {
@@ -172,6 +195,56 @@ describe('copyEnvelopes', () => {
     expect([...eu.objects]).toEqual(before);
     expect(eu.calls.slice(calls)).toEqual([`head ${KEY}`]);
     expect(r.get(EU)?.stale).toEqual([e]);
+  });
+
+  it('copies a new key create-only without reading the target first', async () => {
+    const { source, eu, deps, targets } = setup();
+    source.put(KEY, 'hello');
+    const r = await copyEnvelopes([s3Envelope({ key: KEY })], targets, deps);
+    expect(r.get(EU)?.applied).toHaveLength(1);
+    // No HEAD before the copy (the one after it verifies: this store returns no copy response to verify by).
+    expect(eu.calls).toEqual([`copy ${KEY}`, `head ${KEY}`]);
+  });
+
+  it('reads a key it has not seen that exists after all, and decides as usual (newer wins)', async () => {
+    const { source, eu, deps } = setup();
+    source.put(KEY, 'old');
+    const older = s3Envelope({ key: KEY, sequencer: '10' });
+    const forgetful = [{ id: EU, bucket: eu }];
+    await copyEnvelopes([older], forgetful, deps);
+    source.put(KEY, 'new');
+    const newer = s3Envelope({ key: KEY, sequencer: '11' });
+    eu.calls.length = 0;
+    const r = await copyEnvelopes([newer], forgetful, deps);
+    expect(r.get(EU)?.applied).toHaveLength(1);
+    // The create-only copy lost its condition; the HEAD then saw the older copy.
+    expect(eu.calls).toEqual([`copy ${KEY}`, `head ${KEY}`, `copy ${KEY}`, `head ${KEY}`]);
+    expect(eu.objects.get(KEY)?.data).toBe('new');
+    // A late older put changes nothing, though it is tried create-only first.
+    eu.calls.length = 0;
+    expect((await copyEnvelopes([older], forgetful, deps)).get(EU)?.stale).toEqual([older]);
+    expect(eu.objects.get(KEY)?.data).toBe('new');
+  });
+
+  it('reads first before a multipart copy, which a refused completion would waste', async () => {
+    const { source, eu, targets } = setup();
+    source.put(KEY, 'hello');
+    const settings = { ...SETTINGS, multipartThreshold: 1, partSize: 5 * MiB };
+    const deps: CopyDeps = { source, tombstones: new MemoryTombstones(), settings };
+    await copyEnvelopes([s3Envelope({ key: KEY })], targets, deps);
+    expect(eu.calls).toEqual([`head ${KEY}`, `copy ${KEY}`, `head ${KEY}`]);
+  });
+
+  it('reads first where createFirst is off (targets that ignore conditions on a copy)', async () => {
+    const { source, eu, targets } = setup();
+    source.put(KEY, 'hello');
+    const deps: CopyDeps = {
+      source,
+      tombstones: new MemoryTombstones(),
+      settings: { ...SETTINGS, createFirst: false },
+    };
+    await copyEnvelopes([s3Envelope({ key: KEY })], targets, deps);
+    expect(eu.calls).toEqual([`head ${KEY}`, `copy ${KEY}`, `head ${KEY}`]);
   });
 
   it('does not let a late older put undo a delete', async () => {

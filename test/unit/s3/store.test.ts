@@ -84,6 +84,7 @@ const settings: CopySettings = {
   partSize: 5 * MiB,
   concurrency: 8,
   checksumAlgorithm: 'CRC32C',
+  createFirst: true,
 };
 /** Three parts: two of 5 MiB and a last one of 2 MiB. */
 const multipart = planCopy(12 * MiB, settings) as Extract<CopyPlan, { mode: 'multipart' }>;
@@ -381,6 +382,15 @@ describe('S3TargetBucket.copy (one CopyObject)', () => {
     expect(s3).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
   });
 
+  it('answers NoSuchKey under If-Match as a conflict: S3 names a target deleted since its HEAD so', async () => {
+    s3.on(CopyObjectCommand).rejects(s3Error('NoSuchKey', 404));
+    expect(await targetBucket().copy(sourceObject(), single, METADATA, { ifMatch: '"t"' })).toBe('conflict');
+    // Create-only, the same answer can only mean the source is gone: the caller judges it.
+    await expect(targetBucket().copy(sourceObject(), single, METADATA, { ifNoneMatch: true })).rejects.toThrow(
+      /NoSuchKey/,
+    );
+  });
+
   it('rethrows other failures, such as a vanished source version, for the caller to judge', async () => {
     s3.on(CopyObjectCommand).rejects(s3Error('NoSuchVersion', 404));
     await expect(
@@ -494,6 +504,13 @@ describe('S3TargetBucket.copy (multipart)', () => {
   it('answers a lost condition on completion as a conflict, after aborting the upload', async () => {
     partsSucceed();
     s3.on(CompleteMultipartUploadCommand).rejects(s3Error('PreconditionFailed', 412));
+    expect(await targetBucket().copy(sourceObject(), multipart, METADATA, { ifMatch: '"t"' })).toBe('conflict');
+    expect(s3).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { Bucket: TARGET, Key: KEY, UploadId: 'u-1' });
+  });
+
+  it('answers NoSuchKey on an If-Match completion (the target was deleted since its HEAD) as a conflict', async () => {
+    partsSucceed();
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error('NoSuchKey', 404));
     expect(await targetBucket().copy(sourceObject(), multipart, METADATA, { ifMatch: '"t"' })).toBe('conflict');
     expect(s3).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { Bucket: TARGET, Key: KEY, UploadId: 'u-1' });
   });
