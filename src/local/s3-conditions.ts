@@ -39,8 +39,12 @@ function one(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The object request in `req`, or undefined when it is not a write to one object (path-style addressing). */
+/**
+ * The object request in `req`, or undefined when it is not a write to one S3 object (path-style addressing; the
+ * service from the SigV4 credential scope: SQS's query API also POSTs to two-segment paths).
+ */
 export function objectRequest(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>): ObjectRequest | undefined {
+  if (!/Credential=[^/]+\/[^/]+\/[^/]+\/s3\//.test(one(req.headers.authorization) ?? '')) return undefined;
   const method = (req.method ?? 'GET').toUpperCase();
   if (method !== 'PUT' && method !== 'POST' && method !== 'DELETE') return undefined;
   const url = new URL(req.url ?? '/', 'http://x');
