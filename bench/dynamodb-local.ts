@@ -10,7 +10,7 @@
  * moto's SQS slows with queue depth (each send/receive walks the queue), so local items/s are a property of
  * moto; the portable figure is AWS requests per item, counted by the proxy that the runtime talks through.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -27,14 +27,17 @@ import { converged, type TableDiff } from '../src/cli/pair-types/dynamodb-verify
 import { applyOp, type KeyAttribute, makeWorkload, type WorkloadOp } from '../src/cli/pair-types/dynamodb-workload';
 import { quantile } from '../src/cli/table';
 import { runAtRate } from '../src/cli/workload';
+import type { Hop } from '../src/local/hops';
 import { perSecond, sleep } from './common';
 
 /** Settings of the local part. */
 export interface LocalSettings {
   readonly configPath: string;
-  /** Offered rate of the steady phase, source writes/s. */
-  readonly rate: number;
-  /** Length of the steady phase's writing, s. */
+  /** The pairs' `options.batchWindowSeconds` for this run. @default - the config's (or its default) */
+  readonly batchWindowSeconds?: number;
+  /** Offered rates of the steady phases (one phase each: the lag curve), source writes/s. */
+  readonly rates: readonly number[];
+  /** Length of each steady phase's writing, s. */
   readonly seconds: number;
   /** Writes of the burst phase. */
   readonly burst: number;
@@ -85,6 +88,16 @@ export interface PhaseResult {
   /** DeliveryLatency (capture → applied, ms resolution). */
   readonly deliveryP50Ms: number;
   readonly deliveryP99Ms: number;
+  /**
+   * Where a change waited, hop by hop, as the runtime's pollers saw it (src/local/hops.ts): capture's stream,
+   * window and invoke, then apply's queue, window and invoke; p50/p99 per record, ms.
+   */
+  readonly hops: {
+    readonly stage: 'capture' | 'apply';
+    readonly hop: Hop;
+    readonly p50: number;
+    readonly p99: number;
+  }[];
   readonly peakQueueDepth: number;
   readonly dlqDepth: number;
   readonly deadLettered: number;
@@ -185,6 +198,7 @@ async function runPhase(
   print(`[${phase}] ${ops.length} source writes, offered ${offered} ...`);
   cloud.metrics.clear();
   cloud.resetRequestCounts();
+  cloud.runtime.hops.reset();
   ctx.clock.reset();
 
   const start = Date.now();
@@ -253,6 +267,18 @@ async function runPhase(
   const dlqDepth = (await queueDepth(ctx.sqs, names.deadLetterQueue)).depth;
 
   const m = cloud.metrics;
+  const stageOf = new Map([
+    [names.captureFunction, 'capture' as const],
+    [names.applyFunction, 'apply' as const],
+  ]);
+  const order: Hop[] = ['stream', 'queue', 'window', 'invoke'];
+  const hops = cloud.runtime.hops
+    .summary()
+    .flatMap((h) => {
+      const stage = stageOf.get(h.fn);
+      return stage ? [{ stage, hop: h.hop, p50: h.p50, p99: h.p99 }] : [];
+    })
+    .sort((a, b) => a.stage.localeCompare(b.stage) * -1 || order.indexOf(a.hop) - order.indexOf(b.hop));
   const requests = Object.values(counts).reduce((s, n) => s + n, 0);
   const applies = targetApplies(ctx);
   const spanMs = ctx.clock.last !== null ? ctx.clock.last - start : null;
@@ -292,6 +318,7 @@ async function runPhase(
     lagP99Ms: quantile(lags, 0.99),
     deliveryP50Ms: quantile(deliveries, 0.5),
     deliveryP99Ms: quantile(deliveries, 0.99),
+    hops,
     peakQueueDepth: peak,
     dlqDepth,
     deadLettered: m.sum('DeadLettered', { Pair: pair.name }),
@@ -346,8 +373,16 @@ export async function runLocalBenchmark(settings: LocalSettings, print: (line: s
   // The cloud assembly and moto's log: removed after a clean run, kept (and named) after a failure.
   const workDir = mkdtempSync(join(tmpdir(), 'replicator-bench-'));
   let failed = true;
+  let configPath = settings.configPath;
+  if (settings.batchWindowSeconds !== undefined) {
+    // The same pairs with the batching window asked for, in a config of this run's own.
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { pairs: { options?: object }[] };
+    for (const p of config.pairs) p.options = { ...p.options, batchWindowSeconds: settings.batchWindowSeconds };
+    configPath = join(workDir, 'bench.config.json');
+    writeFileSync(configPath, JSON.stringify(config));
+  }
   const cloud = await startLocalCloud({
-    configPath: settings.configPath,
+    configPath,
     workDir,
     log: (line) => {
       if (verbose || !/^\s+(cdk|λ) \|/.test(line)) print(`  ${line}`);
@@ -398,12 +433,14 @@ export async function runLocalBenchmark(settings: LocalSettings, print: (line: s
 
     const pk = keys[0]!.name;
     const phases: PhaseResult[] = [];
-    const steadyOps = withKeyPrefix(
-      makeWorkload({ ops: Math.round(settings.rate * settings.seconds), keys, bigItem: false, seed: 1 }),
-      'steady-',
-      pk,
-    );
-    phases.push(await runPhase(ctx, 'steady', steadyOps, settings.rate, 16));
+    for (const rate of settings.rates) {
+      const steadyOps = withKeyPrefix(
+        makeWorkload({ ops: Math.round(rate * settings.seconds), keys, bigItem: false, seed: rate }),
+        `steady${rate}-`,
+        pk,
+      );
+      phases.push(await runPhase(ctx, `steady ${rate}/s`, steadyOps, rate, 16));
+    }
     const burstOps = withKeyPrefix(makeWorkload({ ops: settings.burst, keys, bigItem: false, seed: 2 }), 'burst-', pk);
     phases.push(await runPhase(ctx, 'burst', burstOps, Number.POSITIVE_INFINITY, settings.burstInFlight));
 

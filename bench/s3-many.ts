@@ -204,7 +204,8 @@ export async function runManyBenchmark(
 
   print(`[objects] seeding ${n} objects of ~${settings.objectKb} KiB into s3://${SOURCE} (${SOURCE_REGION}) ...`);
   const seedStart = nowMs();
-  const objects = await seed(direct.us, n, settings.objectKb * KiB);
+  // `let`: the overwrite runs at the end replace the source objects, and checks compare with the newest.
+  let objects = await seed(direct.us, n, settings.objectKb * KiB);
   const seedSeconds = (nowMs() - seedStart) / 1000;
   const sourceBytes = objects.reduce((s, o) => s + o.size, 0);
   print(`  ${n} objects, ${(sourceBytes / MiB).toFixed(1)} MiB, in ${seedSeconds.toFixed(1)} s`);
@@ -350,6 +351,40 @@ export async function runManyBenchmark(
     });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+  }
+
+  // (d) Overwrites: every source object replaced, then copied over its older copy, first by the same copy
+  // containers (which remember the keys they wrote: they read the target first), then, after a second
+  // overwrite, by fresh ones (a create-only copy is refused first, then the target is read).
+  for (const warm of [true, false]) {
+    objects = await seed(direct.us, n, settings.objectKb * KiB);
+    const label = `Replicator's copier, overwrites (${warm ? 'keys remembered' : 'keys not remembered'})`;
+    const overwriteBodies = captureMessages(SOURCE, objects, settings.envelopesPerMessage);
+    const overwriteBatches: string[][] = [];
+    for (let i = 0; i < overwriteBodies.length; i += settings.batchSize) {
+      overwriteBatches.push(overwriteBodies.slice(i, i + settings.batchSize));
+    }
+    const fleet = warm
+      ? containers
+      : Array.from({ length: settings.invocations }, () =>
+          copyContainer(proxy.endpoint, SOURCE, targets.replicator, c),
+        );
+    const overwriteTally = emptyTally();
+    let next = 0;
+    print(`[objects] ${label} ...`);
+    const mo = await measured(proxy, async () => {
+      await Promise.all(
+        fleet.map(async (container) => {
+          while (next < overwriteBatches.length) {
+            const batch = overwriteBatches[next++]!;
+            await Promise.all(batch.map((body) => copyMessage(container, body, overwriteTally)));
+          }
+        }),
+      );
+    });
+    await finish(label, 'as above, over the older copies of the same keys', mo, targets.replicator, {
+      copier: overwriteTally,
+    });
   }
 
   const ceiling = results.find((r) => r.name.startsWith(`raw CopyObject, ${settings.rawCallers} `))!.objectsPerSecond;

@@ -227,7 +227,7 @@ export abstract class ReplicationPair extends Construct {
     applier.function.addEventSource(
       new SqsEventSource(this.queues.queue, {
         batchSize: this.options.applyBatchSize,
-        maxBatchingWindow: Duration.seconds(1),
+        maxBatchingWindow: Duration.seconds(this.options.batchWindowSeconds),
         reportBatchItemFailures: true,
         maxConcurrency: this.options.applyConcurrency,
       }),

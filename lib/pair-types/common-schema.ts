@@ -148,6 +148,13 @@ export const commonOptionShape = {
   envelopesPerMessage: z.int().min(1).max(500).optional(),
   /** Concurrent apply (or copy) invocations at most (Lambda SQS maximum concurrency). */
   applyConcurrency: z.int().min(2).max(1000).optional(),
+  /**
+   * Seconds Lambda may gather records before it invokes capture (stream or events queue) and apply (or copy)
+   * with a batch that is not full (MaximumBatchingWindowInSeconds of both mappings). 0 invokes as soon as
+   * records are there: the lowest lag, at the price of smaller batches (more SQS requests per change) when
+   * changes are few; under load the batches fill either way.
+   */
+  batchWindowSeconds: z.int().min(0).max(300).optional(),
 };
 
 /** The options of {@link commonOptionShape}, as a pair's `options` holds them. */
@@ -162,6 +169,7 @@ export const COMMON_PAIR_DEFAULTS: Required<CommonPairOptions> = {
   requestTimeout: '10s',
   envelopesPerMessage: 25,
   applyConcurrency: 10,
+  batchWindowSeconds: 1,
 };
 
 /**

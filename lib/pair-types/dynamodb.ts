@@ -152,7 +152,7 @@ export class TablePair extends ReplicationPair {
       eventSource: new DynamoEventSource(this.sourceTable, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
         batchSize: options.captureBatchSize,
-        maxBatchingWindow: Duration.seconds(1),
+        maxBatchingWindow: Duration.seconds(options.batchWindowSeconds),
         bisectBatchOnError: true,
         retryAttempts: 10,
         maxRecordAge: Duration.days(1),

@@ -271,7 +271,7 @@ export class BucketPair extends ReplicationPair {
       environment: sourceEnvironment(pair),
       eventSource: new SqsEventSource(this.eventsQueue, {
         batchSize: S3_CAPTURE_BATCH_SIZE,
-        maxBatchingWindow: Duration.seconds(1),
+        maxBatchingWindow: Duration.seconds(options.batchWindowSeconds),
         reportBatchItemFailures: true,
       }),
     });

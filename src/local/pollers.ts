@@ -24,6 +24,7 @@ import {
 import type { FunctionInfo, MappingInfo } from './discovery';
 import { passesFilters, sqsFilterView } from './event-filter';
 import type { InvocationOutcome } from './function-pool';
+import type { HopRecorder } from './hops';
 
 /** What a poller needs from the runtime. */
 export interface PollerDeps {
@@ -34,6 +35,8 @@ export interface PollerDeps {
   /** An SQS client for a region (on-failure destinations, queue sources). */
   readonly sqs: (region: string) => SQSClient;
   readonly log: (line: string) => void;
+  /** Where records wait, hop by hop (see hops.ts). @default - not recorded */
+  readonly hops?: HopRecorder;
 }
 
 /** A running poller. */
@@ -201,6 +204,8 @@ export class DynamoDbStreamPoller implements Poller {
   private loop: Promise<void> | undefined;
   private lastShardRefresh = 0;
   private destinationUrl: string | undefined;
+  /** When the poller first read each buffered record (for the hop breakdown). */
+  private readonly readAt = new WeakMap<DynamoDbStreamRecord, number>();
 
   constructor(
     private readonly deps: PollerDeps,
@@ -314,6 +319,7 @@ export class DynamoDbStreamPoller implements Poller {
       // Filtered-out records are consumed without an invocation, as Lambda does.
       if (!passesFilters(this.deps.mapping.filterPatterns, lambdaRecord)) continue;
       if (shard.buffer.length === 0) shard.bufferedSince = Date.now();
+      this.readAt.set(record, Date.now());
       shard.buffer.push(record);
     }
     return out.Records?.length ?? 0;
@@ -355,7 +361,10 @@ export class DynamoDbStreamPoller implements Poller {
       const event = {
         Records: item.records.map((r) => toLambdaDynamoDbRecord(r, mapping.region, mapping.eventSourceArn)),
       };
+      const invokedAt = Date.now();
+      if (item.attempts === 0) this.recordWaits(item.records, invokedAt);
       const outcome = await this.deps.invoke(event);
+      this.deps.hops?.add(this.deps.fn.functionName, 'invoke', Date.now() - invokedAt, item.records.length);
       item.attempts += 1;
       this.stats.batches += 1;
       const sequenceNumbers = item.records.map((r) => r.dynamodb?.SequenceNumber ?? '');
@@ -390,6 +399,19 @@ export class DynamoDbStreamPoller implements Poller {
       await sleep(Math.min(2_000, 100 * 2 ** (item.attempts - 1)));
     }
     return true;
+  }
+
+  /** The stream and window hops of records about to be delivered the first time. */
+  private recordWaits(records: readonly DynamoDbStreamRecord[], invokedAt: number): void {
+    const hops = this.deps.hops;
+    if (hops === undefined) return;
+    const fn = this.deps.fn.functionName;
+    for (const r of records) {
+      const readAt = this.readAt.get(r) ?? invokedAt;
+      const created = r.dynamodb?.ApproximateCreationDateTime?.getTime();
+      if (created !== undefined) hops.add(fn, 'stream', readAt - created);
+      hops.add(fn, 'window', invokedAt - readAt);
+    }
   }
 
   /** Sends Lambda's on-failure record for `records` to the destination (SQS), or logs that they are dropped. */
@@ -585,6 +607,7 @@ export class SqsPoller implements Poller {
     this.queueUrl ??= await queueUrlOf(this.deps.sqs, mapping.eventSourceArn);
     const queueUrl = this.queueUrl;
     const messages: Message[] = [];
+    const receivedAt: number[] = [];
     const windowEnds = Date.now() + mapping.maximumBatchingWindowSeconds * 1000;
     do {
       const out = await sqs.send(
@@ -597,6 +620,7 @@ export class SqsPoller implements Poller {
         }),
       );
       messages.push(...(out.Messages ?? []));
+      while (receivedAt.length < messages.length) receivedAt.push(Date.now());
     } while (!this.stopping && messages.length < mapping.batchSize && Date.now() < windowEnds);
     if (messages.length === 0) return;
 
@@ -614,7 +638,18 @@ export class SqsPoller implements Poller {
     }
     if (kept.length === 0) return;
     const batch = kept.map((i) => messages[i]!);
+    const invokedAt = Date.now();
+    const hops = this.deps.hops;
+    const fn = this.deps.fn.functionName;
+    for (const i of kept) {
+      const sent = Number(messages[i]!.Attributes?.SentTimestamp);
+      // A message delivered again waited its visibility timeout: that is a retry, not the queue's hop.
+      const first = Number(messages[i]!.Attributes?.ApproximateReceiveCount ?? 1) === 1;
+      if (first && Number.isFinite(sent)) hops?.add(fn, 'queue', receivedAt[i]! - sent);
+      hops?.add(fn, 'window', invokedAt - receivedAt[i]!);
+    }
     const outcome = await this.deps.invoke({ Records: kept.map((i) => records[i]) });
+    hops?.add(fn, 'invoke', Date.now() - invokedAt, kept.length);
     this.stats.batches += 1;
     const failedIds = this.failedIds(outcome, batch);
     if (!outcome.ok) this.deps.log(`${this.label} ${outcome.error.errorType}: ${outcome.error.errorMessage}`);

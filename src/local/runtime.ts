@@ -32,6 +32,7 @@ import {
 } from './discovery';
 import { type EmfRecord, parseEmfLine, putEmfMetrics } from './emf';
 import { FunctionPool, type InvocationOutcome } from './function-pool';
+import { HopRecorder } from './hops';
 import { inMotoAccount, LOCAL_ACCOUNT, motoDetachesEventSourceMappings, motoS3Client } from './moto';
 import { DynamoDbStreamPoller, type Poller, queueUrlOf, SqsPoller } from './pollers';
 import { applyBucketNotifications, applyBucketVersioning, describeNotificationConfiguration } from './s3-buckets';
@@ -131,6 +132,8 @@ export function localizeQueueUrls(env: Readonly<Record<string, string>>, endpoin
 
 /** Runs the functions of deployed stacks against the local cloud. */
 export class LocalRuntime {
+  /** Where records wait between their event source and the function, hop by hop, per function. */
+  readonly hops = new HopRecorder();
   private readonly log: (line: string) => void;
   private readonly pools = new Map<string, FunctionPool>();
   private readonly fnInfos: FunctionInfo[] = [];
@@ -464,6 +467,7 @@ export class LocalRuntime {
       invoke: (event: unknown) => this.invokeFunction(fn, event),
       sqs: (region: string) => this.client(SQSClient, region, this.opts.endpoint),
       log: this.log,
+      hops: this.hops,
     };
     let poller: Poller;
     if (mapping.kind === 'dynamodb') {

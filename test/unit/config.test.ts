@@ -211,6 +211,7 @@ describe('PAIR_DEFAULTS', () => {
       requestTimeout: '10s',
       envelopesPerMessage: 25,
       applyConcurrency: 10,
+      batchWindowSeconds: 1,
     });
   });
 });
@@ -419,6 +420,15 @@ describe('parseConfig of S3 pairs', () => {
     expect(() => parseConfig(opts({ captureBatchSize: 10 }))).toThrow(/options: unknown field "captureBatchSize"/);
   });
 
+  it('takes a batching window of 0 to 300 seconds, naming the field and the value outside', () => {
+    const opts = (options: Record<string, number>) => ({ ...validS3(), pairs: [{ ...validS3().pairs[0]!, options }] });
+    expect(parseConfig(opts({ batchWindowSeconds: 0 })).pairs[0]!.options).toEqual({ batchWindowSeconds: 0 });
+    expect(() => parseConfig(opts({ batchWindowSeconds: 301 }))).toThrow(
+      /options\.batchWindowSeconds: Too big: expected number to be <=300 \(given 301\)/,
+    );
+    expect(() => parseConfig(opts({ batchWindowSeconds: 0.5 }))).toThrow(/options\.batchWindowSeconds/);
+  });
+
   it('fails on DynamoDB fields in an S3 pair', () => {
     const c = validS3();
     c.pairs[0]!.source = { bucket: 'training-data', table: 'orders' };
@@ -439,6 +449,7 @@ describe('S3_PAIR_DEFAULTS', () => {
       applyBatchSize: 10,
       applyConcurrency: 10,
       envelopesPerMessage: 25,
+      batchWindowSeconds: 1,
     });
   });
 });
