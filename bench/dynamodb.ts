@@ -165,11 +165,21 @@ function printLocal(r: LocalResult, print: (l: string) => void): void {
   print(MOTO_NOTE);
 }
 
+/** BENCH_BATCH_WINDOW: whole seconds, 0 included (envNumber takes positive numbers only). */
+function batchWindow(): number {
+  const text = process.env.BENCH_BATCH_WINDOW ?? '';
+  const n = Number(text);
+  if (text === '' || !Number.isInteger(n) || n < 0 || n > 300) {
+    throw new Error(`BENCH_BATCH_WINDOW must be whole seconds from 0 to 300 (given "${text}")`);
+  }
+  return n;
+}
+
 /** Runs the DynamoDB benchmark. */
 export async function runDynamoBenchmark(print: (line: string) => void = (l) => console.log(l)): Promise<void> {
   const local: LocalSettings = {
     configPath: join(__dirname, 'bench.config.json'),
-    ...(process.env.BENCH_BATCH_WINDOW !== undefined ? { batchWindowSeconds: envNumber('BENCH_BATCH_WINDOW', 1) } : {}),
+    ...(process.env.BENCH_BATCH_WINDOW !== undefined ? { batchWindowSeconds: batchWindow() } : {}),
     rates: (process.env.BENCH_RATES ?? '10,50,100').split(',').map((r) => {
       const n = Number(r);
       if (!(n > 0)) throw new Error(`BENCH_RATES must be writes/s separated by commas, e.g. 10,50,100 (given ${r})`);

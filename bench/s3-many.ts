@@ -18,6 +18,7 @@ import { localCloudEnv } from '../src/local/moto';
 import { nowMs, perSecond } from './common';
 import {
   type CopyCheck,
+  type CopyContainer,
   type CopyTally,
   captureMessages,
   checkCopy,
@@ -261,30 +262,35 @@ export async function runManyBenchmark(
 
   // (a) Replicator's copier, as `invocations` concurrent copy function invocations.
   const bodies = captureMessages(SOURCE, objects, settings.envelopesPerMessage);
-  const batches: string[][] = [];
-  for (let i = 0; i < bodies.length; i += settings.batchSize) batches.push(bodies.slice(i, i + settings.batchSize));
+  const batches = Math.ceil(bodies.length / settings.batchSize);
   const c = settings.copy;
   print(
     `[objects] Replicator's copier: ${bodies.length} messages of ≤ ${settings.envelopesPerMessage} envelopes in ` +
-      `${batches.length} batches of ≤ ${settings.batchSize}, ${settings.invocations} concurrent invocations, ` +
+      `${batches} batches of ≤ ${settings.batchSize}, ${settings.invocations} concurrent invocations, ` +
       `COPY_CONCURRENCY ${c.concurrency} ...`,
   );
+  const fleetOf = () =>
+    Array.from({ length: settings.invocations }, () => copyContainer(proxy.endpoint, SOURCE, targets.replicator, c));
+  /** Copies `all` messages in batches of `batchSize`, each container taking the next batch; counted. */
+  const copyAll = async (fleet: CopyContainer[], all: readonly string[], into: CopyTally): Promise<Measured> => {
+    const queue: string[][] = [];
+    for (let i = 0; i < all.length; i += settings.batchSize) queue.push(all.slice(i, i + settings.batchSize));
+    let next = 0;
+    return measured(proxy, async () => {
+      await Promise.all(
+        fleet.map(async (container) => {
+          // Each container takes the next batch, and copies its messages in parallel (Powertools' default).
+          while (next < queue.length) {
+            const batch = queue[next++]!;
+            await Promise.all(batch.map((body) => copyMessage(container, body, into)));
+          }
+        }),
+      );
+    });
+  };
   const tally = emptyTally();
-  const containers = Array.from({ length: settings.invocations }, () =>
-    copyContainer(proxy.endpoint, SOURCE, targets.replicator, c),
-  );
-  let nextBatch = 0;
-  const m = await measured(proxy, async () => {
-    await Promise.all(
-      containers.map(async (container) => {
-        // Each container takes the next batch, and copies its messages in parallel (Powertools' default).
-        while (nextBatch < batches.length) {
-          const batch = batches[nextBatch++]!;
-          await Promise.all(batch.map((body) => copyMessage(container, body, tally)));
-        }
-      }),
-    );
-  });
+  const containers = fleetOf();
+  const m = await copyAll(containers, bodies, tally);
   await finish(
     "Replicator's copier",
     `${settings.invocations} invocations × ${settings.batchSize} messages in parallel × ${settings.envelopesPerMessage} envelopes, COPY_CONCURRENCY ${c.concurrency}`,
@@ -359,29 +365,10 @@ export async function runManyBenchmark(
   for (const warm of [true, false]) {
     objects = await seed(direct.us, n, settings.objectKb * KiB);
     const label = `Replicator's copier, overwrites (${warm ? 'keys remembered' : 'keys not remembered'})`;
-    const overwriteBodies = captureMessages(SOURCE, objects, settings.envelopesPerMessage);
-    const overwriteBatches: string[][] = [];
-    for (let i = 0; i < overwriteBodies.length; i += settings.batchSize) {
-      overwriteBatches.push(overwriteBodies.slice(i, i + settings.batchSize));
-    }
-    const fleet = warm
-      ? containers
-      : Array.from({ length: settings.invocations }, () =>
-          copyContainer(proxy.endpoint, SOURCE, targets.replicator, c),
-        );
     const overwriteTally = emptyTally();
-    let next = 0;
     print(`[objects] ${label} ...`);
-    const mo = await measured(proxy, async () => {
-      await Promise.all(
-        fleet.map(async (container) => {
-          while (next < overwriteBatches.length) {
-            const batch = overwriteBatches[next++]!;
-            await Promise.all(batch.map((body) => copyMessage(container, body, overwriteTally)));
-          }
-        }),
-      );
-    });
+    const overwrites = captureMessages(SOURCE, objects, settings.envelopesPerMessage);
+    const mo = await copyAll(warm ? containers : fleetOf(), overwrites, overwriteTally);
     await finish(label, 'as above, over the older copies of the same keys', mo, targets.replicator, {
       copier: overwriteTally,
     });

@@ -218,8 +218,12 @@ export interface TargetObject extends ObjectIntegrity {
   readonly copiedFrom?: { readonly etag: string; readonly lastModified?: number };
 }
 
-/** The condition of a target write: the target still holds what the HEAD saw. */
-export type WriteGuard = { readonly ifMatch: string } | { readonly ifNoneMatch: true };
+/**
+ * The condition of a target write: the target still holds what the HEAD saw. `blind`: create-only without a
+ * HEAD (see {@link copyIfNewer}'s `assumeAbsent`), so a refusal most likely means the key exists, and the
+ * next round's HEAD tells; the source is not re-read for it.
+ */
+export type WriteGuard = { readonly ifMatch: string } | { readonly ifNoneMatch: true; readonly blind?: true };
 
 /** Outcome of one conditional write: done, or the target changed since it was read. */
 export type GuardedOutcome = 'done' | 'conflict';
@@ -364,7 +368,13 @@ export async function copyIfNewer(
       if (order === 0 && verifyCopy(source, current, plan.checksumAlgorithm).status !== 'mismatch')
         return { outcome: 'stale', unverified: false };
     }
-    const done = await target.copy(source, plan, metadata, guardFor(current));
+    const blind = round === 0 && assumeAbsent;
+    const done = await target.copy(
+      source,
+      plan,
+      metadata,
+      blind ? { ifNoneMatch: true, blind: true } : guardFor(current),
+    );
     if (done === 'conflict') continue;
     if (typeof done === 'object') {
       // The response describes exactly what this copy wrote; its size is the source's by construction,

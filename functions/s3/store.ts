@@ -279,8 +279,11 @@ export class S3TargetBucket implements BucketStore {
       // was deleted since its HEAD. Decide again: a create-only copy then tells a source that is gone.
       if (targetVanished(err, guard)) return 'conflict';
       if (!isConditionLost(err)) throw err;
-      // 412 is either condition's: the source's ETag moved on (stale) or the target changed (decide again).
-      if (source.versionId === undefined && (await this.sourceChanged(source))) {
+      // 412 is either condition's: the source's ETag moved on (stale) or the target changed (decide again). A
+      // blind create-only copy's refusal is the key's existence, most likely: the next round's HEAD decides, and
+      // its copy, if refused too, re-reads the source.
+      const blind = 'ifNoneMatch' in guard && guard.blind === true;
+      if (!blind && source.versionId === undefined && (await this.sourceChanged(source))) {
         throw new SourceChangedError('source object was replaced before it could be copied');
       }
       return 'conflict';

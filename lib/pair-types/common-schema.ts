@@ -169,7 +169,7 @@ export const COMMON_PAIR_DEFAULTS: Required<CommonPairOptions> = {
   requestTimeout: '10s',
   envelopesPerMessage: 25,
   applyConcurrency: 10,
-  batchWindowSeconds: 1,
+  batchWindowSeconds: 0,
 };
 
 /**

@@ -311,7 +311,7 @@ describe('event sources', () => {
       FunctionName: { Ref: functionLogicalId(template, 'replicator-datasets-capture') },
       EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
       BatchSize: S3_CAPTURE_BATCH_SIZE,
-      MaximumBatchingWindowInSeconds: 1,
+      MaximumBatchingWindowInSeconds: 0,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
@@ -322,7 +322,7 @@ describe('event sources', () => {
       FunctionName: { Ref: functionLogicalId(template, 'replicator-datasets-copy') },
       EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
       BatchSize: S3_PAIR_DEFAULTS.applyBatchSize,
-      MaximumBatchingWindowInSeconds: 1,
+      MaximumBatchingWindowInSeconds: 0,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: S3_PAIR_DEFAULTS.applyConcurrency },
     });

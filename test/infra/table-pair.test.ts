@@ -48,7 +48,7 @@ describe('capture stream mapping', () => {
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SourceTable'), 'StreamArn'] },
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: PAIR_DEFAULTS.captureBatchSize,
-      MaximumBatchingWindowInSeconds: 1,
+      MaximumBatchingWindowInSeconds: 0,
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 86400,
@@ -69,13 +69,13 @@ describe('capture stream mapping', () => {
 describe('apply queue mapping', () => {
   const template = ordersTemplate();
 
-  it('reads the pair queue with partial batch responses, a 1 s window and the concurrency cap', () => {
+  it('reads the pair queue with partial batch responses, no batching window and the concurrency cap', () => {
     const queue = logicalIdOf(template, 'AWS::SQS::Queue', { QueueName: 'replicator-orders' });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionLogicalId(template, 'replicator-orders-apply') },
       EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
       BatchSize: PAIR_DEFAULTS.applyBatchSize,
-      MaximumBatchingWindowInSeconds: 1,
+      MaximumBatchingWindowInSeconds: 0,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: PAIR_DEFAULTS.applyConcurrency },
     });
@@ -84,6 +84,18 @@ describe('apply queue mapping', () => {
 
 describe('pair options', () => {
   const template = twoPairsTemplate();
+
+  it('gives both mappings the batching window asked for', () => {
+    const config = { ...ORDERS_CONFIG, pairs: [{ ...ORDERS_CONFIG.pairs[0]!, options: { batchWindowSeconds: 5 } }] };
+    const stack = testStack();
+    new TablePair(stack, 'OrdersPair', { pair: pairOf(config, 'orders') });
+    const windows = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::EventSourceMapping')).map(
+      (r) =>
+        (r as { Properties: { MaximumBatchingWindowInSeconds?: number } }).Properties.MaximumBatchingWindowInSeconds,
+    );
+    // Capture's and apply's; the backfill job's mapping (batch size 1) has none.
+    expect(windows.filter((w) => w !== undefined)).toEqual([5, 5]);
+  });
 
   it('takes the pair options over the defaults', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {

@@ -211,7 +211,7 @@ describe('PAIR_DEFAULTS', () => {
       requestTimeout: '10s',
       envelopesPerMessage: 25,
       applyConcurrency: 10,
-      batchWindowSeconds: 1,
+      batchWindowSeconds: 0,
     });
   });
 });
@@ -449,7 +449,7 @@ describe('S3_PAIR_DEFAULTS', () => {
       applyBatchSize: 10,
       applyConcurrency: 10,
       envelopesPerMessage: 25,
-      batchWindowSeconds: 1,
+      batchWindowSeconds: 0,
     });
   });
 });

@@ -369,6 +369,14 @@ describe('S3TargetBucket.copy (one CopyObject)', () => {
     );
   });
 
+  it('answers a 412 on a blind create-only copy as a conflict without re-reading the source', async () => {
+    s3.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    const guard = { ifNoneMatch: true, blind: true } as const;
+    expect(await targetBucket().copy(sourceObject(), single, METADATA, guard)).toBe('conflict');
+    expect(s3).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+    expect(s3.commandCalls(CopyObjectCommand)[0]!.args[0].input).toMatchObject({ IfNoneMatch: '*' });
+  });
+
   it('answers a 409 ConditionalRequestConflict (racing conditional writes) as a conflict', async () => {
     s3.on(CopyObjectCommand).rejects(s3Error('ConditionalRequestConflict', 409));
     s3.on(HeadObjectCommand, { Bucket: SOURCE }).resolves({ ETag: ETAG });
