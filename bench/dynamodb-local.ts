@@ -278,7 +278,10 @@ async function runPhase(
       const stage = stageOf.get(h.fn);
       return stage ? [{ stage, hop: h.hop, p50: h.p50, p99: h.p99 }] : [];
     })
-    .sort((a, b) => a.stage.localeCompare(b.stage) * -1 || order.indexOf(a.hop) - order.indexOf(b.hop));
+    // In the order a change passes them: capture's hops, then apply's.
+    .sort((a, b) =>
+      a.stage === b.stage ? order.indexOf(a.hop) - order.indexOf(b.hop) : a.stage === 'capture' ? -1 : 1,
+    );
   const requests = Object.values(counts).reduce((s, n) => s + n, 0);
   const applies = targetApplies(ctx);
   const spanMs = ctx.clock.last !== null ? ctx.clock.last - start : null;

@@ -158,7 +158,7 @@ export async function startCountingProxy(target: string, options: CountingProxyO
   let rule: FaultRule | undefined;
   const tap: { observer?: RequestObserver } = {};
   const server = createServer((req, res) => {
-    const scope = rule && credentialScope(header(req.headers, 'authorization'));
+    const scope = credentialScope(header(req.headers, 'authorization'));
     const fault = rule?.({
       service: scope?.service,
       region: scope?.region,
@@ -170,6 +170,7 @@ export async function startCountingProxy(target: string, options: CountingProxyO
         .handle(
           req,
           res,
+          scope?.service,
           () => forward(req, res, targetUrl, counts, tap.observer),
           () => {
             const key = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers, '');

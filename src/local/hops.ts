@@ -22,20 +22,30 @@ export interface HopSummary {
   readonly mean: number;
 }
 
+/** Samples kept per function and hop: the latest ones, so a long `replicator local` run stays bounded. */
+export const MAX_HOP_SAMPLES = 100_000;
+
 /** Collects hop samples per function. */
 export class HopRecorder {
-  private readonly samples = new Map<string, number[]>();
+  /** Per function and hop: a ring of the latest samples, and how many were ever added. */
+  private readonly samples = new Map<string, { values: number[]; added: number }>();
+
+  constructor(private readonly capacity = MAX_HOP_SAMPLES) {}
 
   /** Adds `ms` for each of `count` records of function `fn`. */
   add(fn: string, hop: Hop, ms: number, count = 1): void {
     const key = `${fn}\u0000${hop}`;
-    let list = this.samples.get(key);
-    if (list === undefined) {
-      list = [];
-      this.samples.set(key, list);
+    let ring = this.samples.get(key);
+    if (ring === undefined) {
+      ring = { values: [], added: 0 };
+      this.samples.set(key, ring);
     }
     const value = Math.max(0, ms);
-    for (let i = 0; i < count; i++) list.push(value);
+    for (let i = 0; i < count; i++) {
+      if (ring.values.length < this.capacity) ring.values.push(value);
+      else ring.values[ring.added % this.capacity] = value;
+      ring.added++;
+    }
   }
 
   /** Forgets every sample (e.g. between a benchmark's phases). */
@@ -43,11 +53,11 @@ export class HopRecorder {
     this.samples.clear();
   }
 
-  /** Every function's hops, with percentiles over the samples since the last reset. */
+  /** Every function's hops, with percentiles over the latest samples since the last reset. */
   summary(): HopSummary[] {
-    return [...this.samples].map(([key, list]) => {
+    return [...this.samples].map(([key, ring]) => {
       const [fn, hop] = key.split('\u0000') as [string, Hop];
-      const sorted = [...list].sort((a, b) => a - b);
+      const sorted = [...ring.values].sort((a, b) => a - b);
       const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
       return {
         fn,

@@ -40,11 +40,14 @@ function one(value: string | string[] | undefined): string | undefined {
 }
 
 /**
- * The object request in `req`, or undefined when it is not a write to one S3 object (path-style addressing; the
- * service from the SigV4 credential scope: SQS's query API also POSTs to two-segment paths).
+ * The object request in `req`, or undefined when it is not a write to one S3 object (path-style addressing;
+ * `service` from the SigV4 credential scope: SQS's query API also POSTs to two-segment paths).
  */
-export function objectRequest(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>): ObjectRequest | undefined {
-  if (!/Credential=[^/]+\/[^/]+\/[^/]+\/s3\//.test(one(req.headers.authorization) ?? '')) return undefined;
+export function objectRequest(
+  req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>,
+  service: string | undefined,
+): ObjectRequest | undefined {
+  if (service !== 's3') return undefined;
   const method = (req.method ?? 'GET').toUpperCase();
   if (method !== 'PUT' && method !== 'POST' && method !== 'DELETE') return undefined;
   const url = new URL(req.url ?? '/', 'http://x');
@@ -159,10 +162,11 @@ export class S3ConditionGate {
   async handle(
     req: IncomingMessage,
     res: ServerResponse,
+    service: string | undefined,
     forward: () => Promise<void>,
     answered: () => void = () => undefined,
   ): Promise<void> {
-    const r = this.mode === 'enforce' ? objectRequest(req) : undefined;
+    const r = this.mode === 'enforce' ? objectRequest(req, service) : undefined;
     if (r === undefined) return forward();
     // Parts change nothing visible until their upload completes: they run in parallel, unlocked.
     const release = r.partCopy ? () => undefined : await this.lock(r.path);

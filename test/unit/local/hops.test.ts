@@ -16,4 +16,10 @@ describe('HopRecorder', () => {
     h.reset();
     expect(h.summary()).toEqual([]);
   });
+
+  it('keeps only the latest samples per function and hop', () => {
+    const h = new HopRecorder(3);
+    for (const ms of [500, 500, 1, 2, 3]) h.add('apply', 'queue', ms);
+    expect(h.summary()[0]).toMatchObject({ count: 3, p50: 2, p99: 3 });
+  });
 });
