@@ -3,8 +3,9 @@
  * the delivery order and however many duplicates (standard SQS). What is S3's own is below.
  *
  * 1. Older never overwrites newer: each target object carries the version it reflects in its `rep-v` user
- *    metadata. A put reads the target (HEAD) and copies only if the target's `rep-v` is older; a delete
- *    removes the target object only if its `rep-v` is older. Equal counts as newer, so applying an
+ *    metadata. A put reads the target (HEAD) and copies only if the target's `rep-v` is older (a key the
+ *    copier has not seen there lately is first copied create-only, without the HEAD: see `copyIfNewer`); a
+ *    delete removes the target object only if its `rep-v` is older. Equal counts as newer, so applying an
  *    envelope twice changes nothing (rule 3).
  * 2. A delete is never undone by a late older put: the engine records a delete's tombstone before it deletes
  *    on the targets, and checks a put's tombstone after it copied (removing what it wrote when a newer delete
