@@ -114,7 +114,6 @@ export const MIXED_CONFIG: ReplicationConfigInput = {
   pairs: [ORDERS_CONFIG.pairs[0]!, DATASETS_CONFIG.pairs[0]!],
 };
 
-/** A new App that skips bundling (infra unit tests). */
 const kmsKey = (region: string, id: string, account = '123456789012') => `arn:aws:kms:${region}:${account}:key/${id}`;
 /** The keys of {@link KMS_CONFIG}'s imported tables and buckets. */
 export const KMS_KEYS = {
@@ -162,8 +161,13 @@ export const KMS_CONFIG: ReplicationConfigInput = {
   ],
 };
 
+/**
+ * A bundling-free App. `autoSynth: false`: with CDK_OUTDIR set (test/setup.ts) an App would otherwise synthesize
+ * again when its process is about to exit, into a folder the file's afterAll has already removed (an uncaught
+ * ENOENT that fails the run only when the child process drains its event loop before vitest ends it).
+ */
 export function testApp(): App {
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return new App({ autoSynth: false, context: { 'aws:cdk:bundling-stacks': [] } });
 }
 
 /** buildApp on a bundling-free App, without cdk-nag unless asked. */

@@ -15,7 +15,7 @@ let outdir: string;
 beforeAll(async () => {
   outdir = mkdtempSync(path.join(tmpdir(), 'replicator-synth-'));
   // As the CDK CLI does, so each function names its asset directory (aws:asset:path).
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({ outdir, autoSynth: false, context: { 'aws:cdk:enable-asset-metadata': true } });
   await buildApp(app, loadConfigFile(path.join(PROJECT_ROOT, 'test/fixtures/configs/synth.json')));
   app.synth();
 }, 120_000);
