@@ -53,10 +53,13 @@ export const S3_HANDLERS = {
 export const COPY_TIMEOUT = Duration.seconds(900);
 
 /**
- * S3 event messages per capture invocation (with a 1 s batching window). More than SQS's 10 per receive, so
- * capture can pack up to `envelopesPerMessage` envelopes into each message it sends.
+ * S3 event messages per capture invocation. More than SQS's 10 per receive, so capture can pack up to
+ * `envelopesPerMessage` envelopes into each message it sends; the price is a batching window of at least 1 s.
  */
 export const S3_CAPTURE_BATCH_SIZE = 100;
+
+/** The shortest batching window Lambda accepts on an SQS mapping whose batch is above 10. */
+export const SQS_LARGE_BATCH_MIN_WINDOW_SECONDS = 1;
 
 /** Receives of an S3 event message before SQS moves it to the capture failure queue. */
 export const EVENTS_MAX_RECEIVE_COUNT = 5;
@@ -271,7 +274,9 @@ export class BucketPair extends ReplicationPair {
       environment: sourceEnvironment(pair),
       eventSource: new SqsEventSource(this.eventsQueue, {
         batchSize: S3_CAPTURE_BATCH_SIZE,
-        maxBatchingWindow: Duration.seconds(options.batchWindowSeconds),
+        // At least 1 s whatever batchWindowSeconds says: Lambda refuses a standard queue's mapping with a batch
+        // above 10 and no window (moto does not; the local runtime refuses it as Lambda does).
+        maxBatchingWindow: Duration.seconds(Math.max(options.batchWindowSeconds, SQS_LARGE_BATCH_MIN_WINDOW_SECONDS)),
         reportBatchItemFailures: true,
       }),
     });

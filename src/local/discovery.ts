@@ -182,6 +182,17 @@ export class UnresolvableValueError extends Error {
   }
 }
 
+/** A deployed event source mapping that Lambda would have refused (moto accepts it). */
+export class InvalidMappingError extends Error {
+  constructor(
+    readonly stackName: string,
+    readonly detail: string,
+  ) {
+    super(`stack ${stackName} would not deploy on AWS: ${detail}`);
+    this.name = 'InvalidMappingError';
+  }
+}
+
 /** The SDK clients discovery needs, all for the stack's region and the local endpoint. */
 export interface DiscoveryClients {
   readonly cloudFormation: CloudFormationClient;
@@ -394,6 +405,16 @@ async function discoverMapping(
     const resolved = await resolver.resolveOptional(value);
     return resolved === undefined ? fallback : Number(resolved);
   };
+  const batchSize = await num(props.BatchSize, kind === 'sqs' ? 10 : 100);
+  const maximumBatchingWindowSeconds = await num(props.MaximumBatchingWindowInSeconds, 0);
+  // moto creates this mapping; Lambda does not (CreateEventSourceMapping answers InvalidParameterValueException),
+  // so a stack that would fail to deploy on AWS does not run here either.
+  if (kind === 'sqs' && batchSize > 10 && maximumBatchingWindowSeconds < 1) {
+    throw new InvalidMappingError(
+      stack.stackName,
+      `${logicalId}: BatchSize ${batchSize} on an SQS queue needs MaximumBatchingWindowInSeconds of at least 1 (it is ${maximumBatchingWindowSeconds}); Lambda refuses it: "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"`,
+    );
+  }
   const responseTypes = ((await resolver.resolveOptional(props.FunctionResponseTypes)) ?? []) as string[];
   const scaling = props.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
   return {
@@ -404,8 +425,8 @@ async function discoverMapping(
     kind,
     eventSourceArn,
     functionName: functionNameFromRef(functionRef),
-    batchSize: await num(props.BatchSize, kind === 'sqs' ? 10 : 100),
-    maximumBatchingWindowSeconds: await num(props.MaximumBatchingWindowInSeconds, 0),
+    batchSize,
+    maximumBatchingWindowSeconds,
     startingPosition: (await resolver.resolveOptional(props.StartingPosition)) as string | undefined,
     startingPositionTimestamp: (await resolver.resolveOptional(props.StartingPositionTimestamp)) as number | undefined,
     reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),

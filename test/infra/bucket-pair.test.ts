@@ -3,7 +3,13 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type ReplicationConfigInput, S3_PAIR_DEFAULTS, type S3PairConfig } from '../../lib/config';
-import { BucketPair, COPY_TIMEOUT, S3_CAPTURE_BATCH_SIZE, S3_HANDLERS } from '../../lib/pair-types/s3';
+import {
+  BucketPair,
+  COPY_TIMEOUT,
+  S3_CAPTURE_BATCH_SIZE,
+  S3_HANDLERS,
+  SQS_LARGE_BATCH_MIN_WINDOW_SECONDS,
+} from '../../lib/pair-types/s3';
 import { ReplicationStack } from '../../lib/replication-stack';
 import {
   arnText,
@@ -305,13 +311,13 @@ describe('queues', () => {
 describe('event sources', () => {
   const template = pairTemplate();
 
-  it('maps the events queue to capture with partial batch responses and a 1 s window', () => {
+  it('maps the events queue to capture with partial batch responses and a 1 s window (Lambda needs one above 10)', () => {
     const queue = logicalIdOf(template, 'AWS::SQS::Queue', { QueueName: 'replicator-datasets-events' });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionLogicalId(template, 'replicator-datasets-capture') },
       EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
       BatchSize: S3_CAPTURE_BATCH_SIZE,
-      MaximumBatchingWindowInSeconds: 0,
+      MaximumBatchingWindowInSeconds: SQS_LARGE_BATCH_MIN_WINDOW_SECONDS,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });

@@ -7,6 +7,29 @@ import { ReplicationStack } from '../../lib/replication-stack';
 import { DATASETS_CONFIG, MIXED_CONFIG, ORDERS_CONFIG, TWO_PAIRS_CONFIG, testApp } from './helpers';
 
 describe('ReplicationStack', () => {
+  it('has only SQS mappings Lambda accepts: a batch above 10 with a window of at least 1 s (moto checks neither)', () => {
+    for (const windowSeconds of [0, 3]) {
+      const config: ReplicationConfigInput = {
+        ...MIXED_CONFIG,
+        pairs: MIXED_CONFIG.pairs.map((p) => ({ ...p, options: { batchWindowSeconds: windowSeconds } })),
+      } as ReplicationConfigInput;
+      const mappings = Object.values(
+        Template.fromStack(new ReplicationStack(testApp(), 'Replicator-us-east-1', { config })).findResources(
+          'AWS::Lambda::EventSourceMapping',
+        ),
+      ).map(
+        (r) => r.Properties as { EventSourceArn: unknown; BatchSize?: number; MaximumBatchingWindowInSeconds?: number },
+      );
+      // Stream mappings have no such rule; every SQS source here is a queue of the stack (Fn::GetAtt ... Arn).
+      const sqs = mappings.filter((m) => JSON.stringify(m.EventSourceArn).includes('Queue'));
+      expect(sqs.length).toBeGreaterThanOrEqual(5);
+      for (const m of sqs) {
+        if ((m.BatchSize ?? 10) > 10) expect(m.MaximumBatchingWindowInSeconds ?? 0).toBeGreaterThanOrEqual(1);
+      }
+      expect(sqs.some((m) => (m.BatchSize ?? 10) > 10)).toBe(true);
+    }
+  });
+
   it('takes typed config props and builds one pair construct per pair', () => {
     const stack = new ReplicationStack(testApp(), 'Replicator-us-east-1', { config: TWO_PAIRS_CONFIG });
     expect([...stack.pairs.keys()]).toEqual(['orders', 'users']);
