@@ -41,8 +41,29 @@ export async function fingerprint(ref: BucketRef, key: string): Promise<string> 
   return `${createHash('sha256').update(bytes).digest('hex')}|${res.ContentType ?? ''}|${JSON.stringify(meta)}`;
 }
 
-/** Compares every object under the prefix. */
-export async function compareBuckets(source: BucketRef, target: BucketRef, prefix: string): Promise<BucketDiff> {
+/**
+ * Remembers the fingerprints of one bucket's objects for the length of one verification, so comparing a source
+ * with several targets reads each source object once.
+ */
+export function fingerprintsOnce(ref: BucketRef): (key: string) => Promise<string> {
+  const seen = new Map<string, Promise<string>>();
+  return (key) => {
+    let f = seen.get(key);
+    if (f === undefined) {
+      f = fingerprint(ref, key);
+      seen.set(key, f);
+    }
+    return f;
+  };
+}
+
+/** Compares every object under the prefix; `sourceFingerprint` may share the source's reads across targets. */
+export async function compareBuckets(
+  source: BucketRef,
+  target: BucketRef,
+  prefix: string,
+  sourceFingerprint: (key: string) => Promise<string> = (key) => fingerprint(source, key),
+): Promise<BucketDiff> {
   const [src, dst] = await Promise.all([listObjects(source, prefix), listObjects(target, prefix)]);
   const diff = {
     checked: src.size,
@@ -64,7 +85,7 @@ export async function compareBuckets(source: BucketRef, target: BucketRef, prefi
           diff.different.push(key);
           return;
         }
-        const [a, b] = await Promise.all([fingerprint(source, key), fingerprint(target, key)]);
+        const [a, b] = await Promise.all([sourceFingerprint(key), fingerprint(target, key)]);
         if (a === b) {
           diff.matched++;
           diff.bytes += src.get(key)!;

@@ -14,7 +14,7 @@ import { bucketTargetsEnv } from '../../../lib/pair-types/s3-schema';
 import { clientConfig, localS3, targetClientConfig } from '../aws';
 import { runAtRate } from '../workload';
 import { type CliPairDriver, onlyTargets } from './driver';
-import { type BucketDiff, compareBuckets } from './s3-verify';
+import { type BucketDiff, compareBuckets, fingerprintsOnce } from './s3-verify';
 import { applyS3Op, makeS3Workload } from './s3-workload';
 
 /** The CLI's clients: the caller's credentials, and a target's role (assumed with them) where it has one. */
@@ -27,24 +27,32 @@ function cliClients(endpoint: string | undefined, sourceRegion: string): BucketC
   };
 }
 
-/** Compares an S3 pair's source bucket with each target bucket, object by object, under the pair's prefix. */
+/**
+ * Compares an S3 pair's source bucket with each target bucket (or only the targets `only` names), object by
+ * object, under the pair's prefix; each source object is read once whatever the number of targets.
+ */
 export async function verifyBucketPair(
   cloud: { readonly endpoint: string; readonly config: { readonly sourceRegion: string } },
   pair: S3PairConfig,
+  only?: readonly string[],
 ): Promise<Map<string, BucketDiff>> {
   const src = { client: localS3(cloud.endpoint, cloud.config.sourceRegion), bucket: pair.source.bucket };
+  const sourceFingerprint = fingerprintsOnce(src);
   const out = new Map<string, BucketDiff>();
   await Promise.all(
-    pair.targets.map(async (t) => {
-      out.set(
-        targetId(pair, t),
-        await compareBuckets(
-          src,
-          { client: localS3(cloud.endpoint, t.region, targetAccountOf(t)), bucket: t.bucket },
-          pair.prefix ?? '',
-        ),
-      );
-    }),
+    pair.targets
+      .filter((t) => only === undefined || only.includes(targetId(pair, t)))
+      .map(async (t) => {
+        out.set(
+          targetId(pair, t),
+          await compareBuckets(
+            src,
+            { client: localS3(cloud.endpoint, t.region, targetAccountOf(t)), bucket: t.bucket },
+            pair.prefix ?? '',
+            sourceFingerprint,
+          ),
+        );
+      }),
   );
   return out;
 }
