@@ -23,6 +23,11 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
     describe: 'DynamoDB reconcile of 50,000 items on the local cloud (moto) vs a raw parallel Scan of the same tables',
     run: async () => (await import('./reconcile')).runReconcileBenchmark(),
   },
+  cost: {
+    describe:
+      'No cloud: $ per million replicated items and per 1,000 objects / per GB from the measured request counts and list prices, beside Global Tables and S3 Replication',
+    run: async () => (await import('./cost')).runCostBenchmark(),
+  },
 };
 
 async function main(): Promise<void> {
