@@ -28,6 +28,11 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
       'No cloud: $ per million replicated items and per 1,000 objects / per GB from the measured request counts and list prices, beside Global Tables and S3 Replication',
     run: async () => (await import('./cost')).runCostBenchmark(),
   },
+  bundles: {
+    describe:
+      "No cloud: each handler bundled as the stacks bundle it, its bytes and module init vs node -e 0, before and after issue 13's trim",
+    run: async () => (await import('./bundles')).runBundlesBenchmark(),
+  },
 };
 
 async function main(): Promise<void> {

@@ -43,7 +43,8 @@ function filterOf(env: Env): AttributeFilter | undefined {
 /** Capture's options and where it sends. */
 export function captureDeps(
   env: Env = process.env,
-  clients: TableClients = lambdaClients,
+  // Only SQS, not lambdaClients: capture's bundle then carries no other SDK client.
+  clients: Pick<TableClients, 'sqs'> = { sqs: sqsClient },
 ): { options: CaptureOptions; sink: CaptureSink } {
   const { settings, sink } = captureSettings(env, clients.sqs());
   return { options: { ...settings, filter: filterOf(env) }, sink };

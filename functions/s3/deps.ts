@@ -42,7 +42,8 @@ export const lambdaClients: BucketClients = { s3: s3Client, dynamo: dynamoClient
 /** Capture's options and where it sends. */
 export function captureDeps(
   env: Env = process.env,
-  clients: BucketClients = lambdaClients,
+  // Only SQS, not lambdaClients: capture's bundle then carries no other SDK client.
+  clients: Pick<BucketClients, 'sqs'> = { sqs: sqsClient },
 ): { options: S3CaptureOptions; sink: CaptureSink } {
   const { settings, sink } = captureSettings(env, clients.sqs());
   const options: S3CaptureOptions = {

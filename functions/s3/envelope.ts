@@ -7,7 +7,7 @@
  * event's sequencer, or `t` + event time + a tie-breaker when the event has none (moto sends none).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type Envelope, envelopeSchema, MalformedEnvelopeError, parseEnvelopes } from '../engine/envelope';
 import { OBJECT_VERSION_PATTERN } from '../engine/version';
 
@@ -38,21 +38,29 @@ export const REP_MODIFIED_META = 'rep-m';
 /** Prefix of every user-metadata key Replicator adds to target objects. */
 export const REP_META_PREFIX = 'rep-';
 
-const schema = envelopeSchema({
-  key: z.object({
-    key: z.string().min(1),
-    size: z.number().int().nonnegative().optional(),
-    eTag: z.string().optional(),
-    versionId: z.string().optional(),
-    sequencer: z.string().optional(),
-  }),
-  image: z.null(),
-  version: z.string().regex(OBJECT_VERSION_PATTERN, 'version must be "s<32 hex>" or "t<15-digit ms>.<suffix>"'),
-});
+let schema: z.ZodMiniType | undefined;
+
+/** The S3 envelope's schema, built on first use (engine/envelope.ts `envelopeSchema`). */
+function s3Schema(): z.ZodMiniType {
+  schema ??= envelopeSchema({
+    key: z.object({
+      key: z.string().check(z.minLength(1)),
+      size: z.optional(z.int().check(z.nonnegative())),
+      eTag: z.optional(z.string()),
+      versionId: z.optional(z.string()),
+      sequencer: z.optional(z.string()),
+    }),
+    image: z.null(),
+    version: z
+      .string()
+      .check(z.regex(OBJECT_VERSION_PATTERN, 'version must be "s<32 hex>" or "t<15-digit ms>.<suffix>"')),
+  });
+  return schema;
+}
 
 /** Parses a message body into its S3 envelopes, or throws {@link MalformedEnvelopeError} saying what is wrong. */
 export function parseS3Body(body: string): S3Envelope[] {
-  return parseEnvelopes<S3Envelope>(body, schema);
+  return parseEnvelopes<S3Envelope>(body, s3Schema());
 }
 
 /**

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type FunctionEnvironment, functionRoleName, METRICS_NAMESPACE } from '../../functions/contract';
@@ -33,6 +33,28 @@ const LOCK_FILE = path.join(PROJECT_ROOT, 'package-lock.json');
 
 /** Runtime of every Replicator function: the newest Node.js that Lambda, cfn-lint and cdk-nag all accept. */
 export const REPLICATOR_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * How every function's handler is bundled: what esbuild is told, shared with the bundle benchmark
+ * (bench/bundles.ts), which bundles each handler with exactly these options and times its module init.
+ */
+export const REPLICATOR_BUNDLING: BundlingOptions = {
+  minify: true,
+  sourceMap: true,
+  // Stack traces need only the mappings; the sources' text would be two thirds of each map, which Node reads
+  // and parses at module load under --enable-source-maps.
+  sourcesContent: false,
+  target: 'node24',
+  // The AWS SDK's ES module builds (dist-es) instead of its CommonJS ones: esbuild then drops the commands and
+  // helpers a handler does not use (the CommonJS builds are one file per package, kept whole).
+  mainFields: ['module', 'main'],
+  // Bundle the AWS SDK too, so the deployed code runs the versions the tests ran (and the local runtime, which
+  // runs these bundles, runs what Lambda runs); README "Bundles and cold start" has the figures.
+  externalModules: [],
+};
+
+/** NODE_OPTIONS of every function: stack traces in the logs point at the TypeScript sources. */
+export const REPLICATOR_NODE_OPTIONS = '--enable-source-maps';
 
 /** Props of a {@link ReplicatorFunction}. */
 export interface ReplicatorFunctionProps {
@@ -110,14 +132,10 @@ export class ReplicatorFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: REPLICATOR_NODE_OPTIONS,
       },
       bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        // Bundle the AWS SDK too, so the deployed code runs the versions the tests ran.
-        externalModules: [],
+        ...REPLICATOR_BUNDLING,
         // The locally installed esbuild bundles; these machines have no Docker.
         forceDockerBundling: false,
       },

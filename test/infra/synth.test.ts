@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -23,6 +23,23 @@ beforeAll(async () => {
 afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });
 });
+
+/**
+ * Kilobytes (1,000 bytes) each function's bundle may reach: about 10% above what `npm run bench -- bundles`
+ * measured (README "Bundles and cold start"). A bundle over its budget has taken in something big (zod classic
+ * is 455 kB, the SDK's CommonJS builds 140-290 kB more, another SDK client 30-100 kB): the benchmark lists its
+ * bytes by package.
+ */
+const BYTE_BUDGET_KB: Record<string, number> = {
+  'replicator-orders-capture': 380,
+  'replicator-orders-apply': 495,
+  'replicator-orders-reconcile': 475,
+  'replicator-orders-backfill': 465,
+  'replicator-datasets-capture': 380,
+  'replicator-datasets-copy': 645,
+  'replicator-datasets-reconcile': 615,
+  'replicator-datasets-backfill': 600,
+};
 
 function templates(): string[] {
   return readdirSync(outdir)
@@ -75,6 +92,31 @@ describe('synth with bundling', () => {
       // The SDK clients are bundled, not left to the runtime's copy.
       expect(code).toContain('"AmazonSQS"');
       expect(code).not.toMatch(/require\("@aws-sdk\/client-/);
+    }
+  });
+
+  it('keeps each bundle within its byte budget, and its source map to the mappings', () => {
+    const template = JSON.parse(readFileSync(path.join(outdir, 'Replicator-us-east-1.template.json'), 'utf8'));
+    const resources = Object.values(
+      template.Resources as Record<string, { Type: string; Metadata?: Record<string, string>; Properties: object }>,
+    );
+    const bundles = resources.flatMap((r) => {
+      const name = (r.Properties as { FunctionName?: string }).FunctionName;
+      const asset = r.Metadata?.['aws:asset:path'];
+      return r.Type === 'AWS::Lambda::Function' && name?.startsWith('replicator-') && asset
+        ? [{ name, dir: path.join(outdir, asset) }]
+        : [];
+    });
+    expect(bundles.map((b) => b.name).sort()).toEqual(Object.keys(BYTE_BUDGET_KB).sort());
+    const over = bundles.flatMap(({ name, dir }) => {
+      const kb = statSync(path.join(dir, 'index.js')).size / 1000;
+      return kb > BYTE_BUDGET_KB[name]! ? [`${name}: ${Math.round(kb)} kB, budget ${BYTE_BUDGET_KB[name]} kB`] : [];
+    });
+    expect(over).toEqual([]);
+    for (const { dir } of bundles) {
+      // sourcesContent: false, so the map Node parses under --enable-source-maps carries no copy of the sources.
+      const map = JSON.parse(readFileSync(path.join(dir, 'index.js.map'), 'utf8')) as Record<string, unknown>;
+      expect(map.sourcesContent).toBeUndefined();
     }
   });
 

@@ -20,6 +20,20 @@ describe('parseS3Body', () => {
     expect(() => parseS3Body('nope')).toThrow(/not JSON/);
   });
 
+  // zod/mini loads no locale of its own: without the English one a reason would say only "Invalid input".
+  it('says what was expected', () => {
+    const body = (fields: object) => JSON.stringify({ ...s3Envelope(), ...fields });
+    expect(() => parseS3Body(body({ key: { key: 'a', size: -1 } }))).toThrow(
+      /^envelope 0: key\.size: Too small: expected number to be >=0$/,
+    );
+    expect(() => parseS3Body(body({ key: { key: 'a', size: 1.5 } }))).toThrow(
+      /^envelope 0: key\.size: Invalid input: expected int, received number$/,
+    );
+    expect(() => parseS3Body(body({ image: { a: 1 } }))).toThrow(
+      /^envelope 0: image: Invalid input: expected null, received object$/,
+    );
+  });
+
   it('rejects a DynamoDB envelope (its key is not an object key)', () => {
     const ddb = { v: 1, pair: 'p', op: 'put', key: { pk: { S: 'a' } }, image: null, version: 's'.padEnd(33, '0') };
     expect(() => parseS3Body(JSON.stringify({ ...ddb, origin: 'x', capturedAt: 1 }))).toThrow(/key\.key/);
