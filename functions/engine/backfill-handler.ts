@@ -10,6 +10,7 @@ import {
   type JobInvocationSummary,
   JobStore,
   jobCheckpointStore,
+  jobLeaseUntil,
   parseJobMessage,
   runJobMessage,
 } from './backfill-job';
@@ -54,8 +55,13 @@ export function backfillHandler(runner: JobRunner, env: Env = process.env) {
         if (err instanceof BackfillJobError) logger.error('backfill job message refused', { reason: err.message });
         throw err;
       }
-      // Leased for this invocation's time and a minute: gone by the time SQS delivers a timed-out message again.
-      const checkpoints = jobCheckpointStore(client, table, job.jobId, context.getRemainingTimeInMillis() + 60_000);
+      // Gone by the time SQS delivers a timed-out message again (jobLeaseUntil).
+      const checkpoints = jobCheckpointStore(
+        client,
+        table,
+        job.jobId,
+        jobLeaseUntil(Date.now(), context.getRemainingTimeInMillis()),
+      );
       const pageHalvings = earlierDeliveries(record);
       if (pageHalvings > 0) {
         logger.warn('backfill job message delivered again: its earlier invocation died; smaller pages', {

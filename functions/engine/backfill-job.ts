@@ -4,8 +4,8 @@
  * backfill function (one per pair, on that queue, batch size 1) runs the engine's backfill run until its time
  * is nearly up, then sends the job's next message and returns. So the job goes on invocation after invocation
  * with no laptop, and:
- * - each invocation holds the checkpoint's lease (owner `job:<id>:<invocation>`) for its own time plus a
- *   minute, and gives it up before it sends the next message;
+ * - each invocation holds the checkpoint's lease (owner `job:<id>:<invocation>`) until its deadline plus a
+ *   margin ({@link jobLeaseUntil}), and gives it up before it sends the next message;
  * - a function timeout (or a crash) leaves the message undeleted: SQS delivers it again after the queue's
  *   visibility timeout (six times the function's), by when the dead invocation's lease has run out, and that
  *   invocation continues from the checkpoint (a page at most is redone);
@@ -156,17 +156,29 @@ export class JobStore {
 /** The owner prefix of a job's invocations on the checkpoint. */
 export const jobOwnerPrefix = (jobId: string) => `job:${jobId}:`;
 
-/** The checkpoint store of one invocation of a job: the backfill's key, leased for `leaseMs` past each save. */
+/**
+ * When an invocation's lease on the checkpoint ends: its deadline plus a margin of twice its time, a minute at
+ * most. A fixed end, not a span past each save: SQS delivers a timed-out invocation's message again after the
+ * queue's visibility timeout, six times the function's, counted from the receipt, and the lease must be gone by
+ * then or the new delivery takes itself for a duplicate and drops the job's only message. A minute past each
+ * save (as it was) ended up to two function times and a minute after the receipt: later than the redelivery for
+ * a function timeout below 15 s, which the config allows from 10 s.
+ */
+export function jobLeaseUntil(now: number, remainingMs: number): number {
+  return now + remainingMs + Math.min(60_000, 2 * remainingMs);
+}
+
+/** The checkpoint store of one invocation of a job: the backfill's key, leased until `leaseUntil` (epoch ms). */
 export function jobCheckpointStore(
   client: DynamoDBClient,
   stateTable: string,
   jobId: string,
-  leaseMs: number,
+  leaseUntil: number,
 ): DynamoCheckpointStore {
   return new DynamoCheckpointStore(client, stateTable, Date.now, {
     key: BACKFILL_CHECKPOINT_KEY,
     owner: `${jobOwnerPrefix(jobId)}${randomUUID()}`,
-    leaseMs,
+    leaseUntil,
   });
 }
 

@@ -50,14 +50,22 @@ export class DynamoCheckpointStore implements CheckpointStore {
     private readonly client: DynamoDBClient,
     private readonly stateTable: string,
     private readonly now: () => number = Date.now,
-    opts: { readonly owner?: string; readonly leaseMs?: number; readonly key?: string } = {},
+    opts: {
+      readonly owner?: string;
+      readonly leaseMs?: number;
+      /** A fixed end of the lease (epoch ms) instead of `leaseMs` past each save. */
+      readonly leaseUntil?: number;
+      readonly key?: string;
+    } = {},
   ) {
     this.owner = opts.owner ?? randomUUID();
     this.leaseMs = opts.leaseMs ?? CHECKPOINT_LEASE_MS;
+    this.leaseUntil = opts.leaseUntil;
     this.key = opts.key ?? CHECKPOINT_KEY;
   }
 
   private readonly leaseMs: number;
+  private readonly leaseUntil: number | undefined;
   /** The checkpoint's `pk`: {@link CHECKPOINT_KEY} or {@link BACKFILL_CHECKPOINT_KEY}. */
   readonly key: string;
 
@@ -98,7 +106,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
             state: { S: JSON.stringify(checkpoint) },
             updatedAt: { N: String(now) },
             owner: { S: this.owner },
-            leaseUntil: { N: String(now + this.leaseMs) },
+            leaseUntil: { N: String(this.leaseUntil ?? now + this.leaseMs) },
           },
           ...this.held(now),
         }),

@@ -2,7 +2,8 @@
  * The deployed backfill job end to end, for both pair types at once: day-one data (a table and a bucket
  * filled before Replicator was deployed; the table's stream enabled only after), so the targets start empty;
  * `replicator backfill PAIR --deployed` started, and one invocation of each pair's backfill function made to
- * time out mid-way (a request held longer than the function's 15 s, the config's `backfill.timeoutSeconds`).
+ * time out mid-way (a request held longer than the function's 10 s: the config's `backfill.timeoutSeconds` at its
+ * minimum, where a lease that outlived the visibility timeout once made the job stall for good).
  * SQS delivers that message again after the job queue's visibility timeout (six times the function's), the
  * next invocation continues from the checkpoint, and the job finishes by itself: the targets equal their
  * sources, `replicator status` showed the progress, and every call the functions made is one their IAM
@@ -144,7 +145,7 @@ describe('the deployed backfill job on the local cloud', () => {
     expect(empty.map((d) => d.missing.length)).toEqual([ITEMS, OBJECTS]);
 
     // After its first pages, hold each backfill function's requests to the target region past the function's
-    // 15 s (the SDK's 10 s request timeout and retries do not get it through) until it has timed out once.
+    // 10 s (the SDK's 10 s request timeout and retries do not get it through) until it has timed out once.
     const counted = new Map<string, number>();
     const functions = new Map(
       [table, bucket].map((p) => [localAccessKeyId(pairResourceNames(p.name).backfillFunction), p.name]),

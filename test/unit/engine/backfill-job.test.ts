@@ -7,6 +7,8 @@ import {
   type BackfillJobMessage,
   type JobRecord,
   JobStore,
+  jobCheckpointStore,
+  jobLeaseUntil,
   jobMargin,
   parseJobMessage,
   runJobMessage,
@@ -125,6 +127,33 @@ describe('parseJobMessage and the margin', () => {
   it('keeps 20 s back, or a third of a short invocation', () => {
     expect(jobMargin(900_000)).toBe(20_000);
     expect(jobMargin(30_000)).toBe(10_000);
+  });
+
+  it("ends an invocation's lease before SQS delivers its message again, for every timeout the config allows", () => {
+    // backfill.timeoutSeconds is 10-900; the job queue's visibility timeout is six times it, from the receipt.
+    for (let timeoutS = 10; timeoutS <= 900; timeoutS++) {
+      const receivedAt = 1_000_000;
+      // The invocation starts at the receipt (its whole time left) or later (less left, but no later deadline).
+      for (const startedAfterMs of [0, 500, timeoutS * 500]) {
+        const leaseEnd = jobLeaseUntil(receivedAt + startedAfterMs, timeoutS * 1000 - startedAfterMs);
+        expect(leaseEnd - receivedAt, `timeout ${timeoutS} s`).toBeLessThan(6 * timeoutS * 1000);
+        // and outlasts the invocation, so a duplicate delivery meanwhile is dropped
+        expect(leaseEnd).toBeGreaterThan(receivedAt + timeoutS * 1000);
+      }
+    }
+  });
+
+  it('writes that fixed lease end with every save, however late in the invocation', async () => {
+    const ddb = mockClient(DynamoDBClient);
+    ddb.on(PutItemCommand).resolves({});
+    const store = jobCheckpointStore(new DynamoDBClient({}), 't', 'j1', 123_456);
+    await store.save(newCheckpoint('orders', ['eu'], 1, 0, 'backfill'));
+    await store.save(newCheckpoint('orders', ['eu'], 1, 0, 'backfill'));
+    expect(ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item?.leaseUntil)).toEqual([
+      { N: '123456' },
+      { N: '123456' },
+    ]);
+    ddb.restore();
   });
 });
 
