@@ -25,7 +25,7 @@ import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { PROJECT_ROOT, REPLICATOR_BUNDLING, REPLICATOR_NODE_OPTIONS } from '../lib/constructs/replicator-function';
 import { PAIR_TYPES } from '../lib/pair-types/registry';
-import { envNumber, median, nowMs, num, ratio, runEnvironment, writeResults } from './common';
+import { envNumber, markdownTable, median, nowMs, num, ratio, runEnvironment, writeResults } from './common';
 
 /** The last commit before the trim (zod classic, every SDK client in capture, target node22, CommonJS SDK). */
 export const BASE_COMMIT = 'ec7f046d12ccc0c27907f600d4bd36c13c94ec1d';
@@ -228,12 +228,6 @@ function timeInits(files: readonly string[], rounds: number): { times: InitTime[
 
 function kb(bytes: number): string {
   return `${num(bytes / 1000, 0)} kB`;
-}
-
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => `| ${widths.map((w, i) => (cells[i] ?? '').padEnd(w)).join(' | ')} |`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 /** Runs the benchmark, prints its tables and writes `bench/results/bundles.json`. */

@@ -21,7 +21,7 @@ import { copySettingsFromEnv, planCopy } from '../functions/s3/copy';
 import { PAIR_DEFAULTS } from '../lib/pair-types/dynamodb-schema';
 import { S3_CAPTURE_BATCH_SIZE } from '../lib/pair-types/s3';
 import { S3_PAIR_DEFAULTS } from '../lib/pair-types/s3-schema';
-import { RESULTS_DIR, runEnvironment, writeResults } from './common';
+import { markdownTable, RESULTS_DIR, runEnvironment, writeResults } from './common';
 import type { CoreResult } from './dynamodb-core';
 import type { LocalResult, PhaseResult } from './dynamodb-local';
 import { PRICES, type Price, type PriceName } from './prices';
@@ -109,13 +109,6 @@ function priceText(p: Price): string {
 export function dollars(v: number): string {
   if (v === 0) return '$0';
   return v >= 10 ? `$${v.toFixed(2)}` : `$${sig(v, 3)}`;
-}
-
-/** A Markdown table, columns padded to their widest cell (as the README's tables are). */
-export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => `| ${widths.map((w, i) => (cells[i] ?? '').padEnd(w)).join(' | ')} |`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -53,9 +53,9 @@ export class Backfiller extends Construct {
       ...common,
       queueName: names.backfillQueue,
       // Six times the function's timeout, as Lambda asks of an SQS source. A timed-out invocation's message
-      // comes back this long after it was received, by when its checkpoint lease (its deadline plus a margin, jobLeaseUntil) is
-      // over; the function's own deadline ends every invocation well before its timeout, so only a hung one
-      // gets there.
+      // comes back this long after it was received, by when its checkpoint lease (its deadline plus a margin:
+      // jobLeaseUntil) is over; the function's own deadline ends every invocation well before its timeout, so
+      // only a hung one gets there.
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: BACKFILL_MAX_RECEIVES },
     });
