@@ -37,8 +37,9 @@ export interface LocalCloudOptions {
   /** The deploy's progress (stack, resources done of total). */
   readonly onDeployProgress?: (p: DeployProgress) => void;
   /**
-   * The copy conditions moto ignores: checked by the functions' proxy as S3 does (`enforce`), or left to moto
-   * (`pass`: a create-only copy then overwrites, as no AWS region would). @default 'enforce'
+   * The copy conditions stock moto ignores: checked as S3 does (`enforce`: by moto itself, through the hook
+   * `startMoto` gives it), or dropped before moto sees them (`pass`: a create-only copy then overwrites, as no
+   * AWS region would). @default 'enforce'
    */
   readonly s3CopyConditions?: S3CopyConditions;
   /**

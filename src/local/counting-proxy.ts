@@ -7,6 +7,7 @@
  * builds URLs it returns (SQS queue URLs) from the Host header, so clients keep talking to the proxy.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { motoChecksCopyConditions } from './moto';
 import { S3ConditionGate, type S3CopyConditions } from './s3-conditions';
 
 /** A running counting proxy. */
@@ -147,12 +148,17 @@ export interface CountingProxyOptions {
 }
 
 /**
- * Starts a counting proxy on a free 127.0.0.1 port that forwards everything to `target`. The HEADs it makes to
- * check copy conditions are S3's own work in AWS: they are not counted.
+ * Starts a counting proxy on a free 127.0.0.1 port that forwards everything to `target`. Copy conditions are
+ * checked by moto when it was started with the hook that does it (asked at start), else by the proxy's own HEADs,
+ * which are S3's own work in AWS: they are not counted.
  */
 export async function startCountingProxy(target: string, options: CountingProxyOptions = {}): Promise<CountingProxy> {
   const targetUrl = new URL(target);
-  const gate = new S3ConditionGate(targetUrl, options.s3CopyConditions ?? 'enforce');
+  const gate = new S3ConditionGate(
+    targetUrl,
+    options.s3CopyConditions ?? 'enforce',
+    await motoChecksCopyConditions(target),
+  );
   const counts = new Map<string, number>();
   const injected = new Map<string, number>();
   let rule: FaultRule | undefined;

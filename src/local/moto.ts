@@ -102,6 +102,13 @@ export interface StartMotoOptions {
    * @default false
    */
   readonly keepMotoEventSourceMappings?: boolean;
+  /**
+   * Have moto check the conditions of S3 copies as S3 does (target If-Match / If-None-Match on CopyObject,
+   * `x-amz-copy-source-if-match` on CopyObject and UploadPartCopy), inside the request that copies: stock moto
+   * ignores them (see s3-conditions.ts). Off, a copy's conditions are dropped as stock moto drops them.
+   * @default true
+   */
+  readonly s3CopyConditions?: boolean;
   /** TCP port to listen on. @default - a free port */
   readonly port?: number;
 }
@@ -162,11 +169,13 @@ export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer
   if (executable === undefined) throw new MotoNotFoundError(process.env.PATH ?? '');
   const host = opts.host ?? 'localhost';
   const port = opts.port ?? (await freePort());
-  const hookDir = opts.keepMotoEventSourceMappings === true ? undefined : writeSiteCustomize();
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (hookDir !== undefined) {
-    env.PYTHONPATH = [hookDir, process.env.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(delimiter);
-  }
+  const hookDir = writeSiteCustomize();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONPATH: [hookDir, process.env.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(delimiter),
+    [HOOK_ENV.detachMappings]: opts.keepMotoEventSourceMappings === true ? '0' : '1',
+    [HOOK_ENV.copyConditions]: opts.s3CopyConditions === false ? '0' : '1',
+  };
   const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
     detached: false,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -188,13 +197,13 @@ export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer
   // an orphaned server would keep its port and memory. 'exit' handlers must be synchronous.
   const onParentExit = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (hookDir !== undefined) rmSync(hookDir, { recursive: true, force: true });
+    rmSync(hookDir, { recursive: true, force: true });
   };
   process.once('exit', onParentExit);
   exited.then(() => {
     process.removeListener('exit', onParentExit);
     log?.end();
-    if (hookDir !== undefined) rmSync(hookDir, { recursive: true, force: true });
+    rmSync(hookDir, { recursive: true, force: true });
   });
 
   const stop = async (): Promise<void> => {
@@ -254,10 +263,37 @@ export function localCloudEnv(
   return env;
 }
 
+/** The environment variables that switch the parts of the moto hook on ('1') or off. */
+const HOOK_ENV = {
+  detachMappings: 'REPLICATOR_MOTO_DETACH_MAPPINGS',
+  copyConditions: 'REPLICATOR_MOTO_S3_COPY_CONDITIONS',
+} as const;
+
 /**
- * Python run at moto_server's start (sitecustomize, found through PYTHONPATH): makes the
- * `lambda_event_source_mappings` registry of tables, queues and Kinesis streams always empty, so moto
- * never tries its own (Docker) invocation on writes. Then chains to the next sitecustomize on sys.path
+ * Whether the moto_server at `endpoint` checks S3 copy conditions itself ({@link StartMotoOptions.s3CopyConditions});
+ * false for a server started without the hook, or one that does not answer.
+ */
+export async function motoChecksCopyConditions(endpoint: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${endpoint.replace(/\/+$/, '')}/moto-api/config`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return false;
+    const config = (await res.json()) as { lambda?: { replicatorS3CopyConditions?: boolean } };
+    return config.lambda?.replicatorS3CopyConditions === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Python run at moto_server's start (sitecustomize, found through PYTHONPATH), each part switched by its
+ * {@link HOOK_ENV} variable:
+ * - makes the `lambda_event_source_mappings` registry of tables, queues and Kinesis streams always empty, so
+ *   moto never tries its own (Docker) invocation on writes;
+ * - checks S3 copy conditions before moto copies, as S3 does (moto 5 ignores them): the source's
+ *   `x-amz-copy-source-if-match` on CopyObject and UploadPartCopy (404 NoSuchKey when the source is gone, 412
+ *   when its ETag differs), and the target's If-None-Match: * / If-Match on CopyObject (412; 404 NoSuchKey for
+ *   If-Match on a key that is gone), each in the request that copies, so the check costs no request of its own.
+ * Each part says in GET /moto-api/config that it is on. Then chains to the next sitecustomize on sys.path
  * (Debian ships one), as if ours were not there.
  */
 const SITE_CUSTOMIZE = `# Written by Replicator's local runtime (src/local/moto.ts); removed when its moto_server stops.
@@ -280,6 +316,62 @@ def _replicator_detach_event_source_mappings():
             setattr(getattr(module, class_name), "lambda_event_source_mappings", registry)
         except Exception as err:  # a moto without that class: say so, keep starting
             sys.stderr.write("replicator: could not patch %s.%s: %r\\n" % (module_name, class_name, err))
+
+
+def _replicator_check_copy_conditions():
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    from moto.core.config import default_user_config
+    from moto.s3.exceptions import MissingKey, PreconditionFailed
+    from moto.s3.responses import S3Response
+
+    def same(a, b):
+        return a.replace('"', "") == b.replace('"', "")
+
+    def check(self, part):
+        want = self.headers.get("x-amz-copy-source-if-match")
+        if want is not None:
+            source = self.headers.get("x-amz-copy-source")
+            if isinstance(source, bytes):
+                source = source.decode("utf-8")
+            parsed = urlparse(source)
+            bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
+            version = parse_qs(parsed.query).get("versionId", [None])[0]
+            found = self.backend.get_object(bucket, key, version_id=version)
+            if found is None:
+                raise MissingKey(key=key)
+            if not same(found.etag, want):
+                raise PreconditionFailed("x-amz-copy-source-If-Match")
+        if part:
+            return  # a part has no target conditions: the upload's completion carries them
+        if_none_match = self.headers.get("If-None-Match")
+        if_match = self.headers.get("If-Match")
+        if if_none_match is None and if_match is None:
+            return
+        current = self.backend.get_object(self.bucket_name, self.parse_key_name())
+        if if_none_match == "*" and current is not None:
+            raise PreconditionFailed("If-None-Match")
+        if if_match is not None:
+            if current is None:
+                raise MissingKey(key=self.parse_key_name())
+            if not same(current.etag, if_match):
+                raise PreconditionFailed("If-Match")
+
+    copy_object = S3Response.copy_object
+    upload_part_copy = S3Response.upload_part_copy
+
+    def checked_copy_object(self, *args, **kwargs):
+        check(self, False)
+        return copy_object(self, *args, **kwargs)
+
+    def checked_upload_part_copy(self, *args, **kwargs):
+        check(self, True)
+        return upload_part_copy(self, *args, **kwargs)
+
+    S3Response.copy_object = checked_copy_object
+    S3Response.upload_part_copy = checked_upload_part_copy
+    # GET /moto-api/config shows only its "batch" and "lambda" sections: the mark goes where it can be seen.
+    default_user_config.setdefault("lambda", {})["replicatorS3CopyConditions"] = True
 
 
 def _replicator_chain_sitecustomize():
@@ -305,9 +397,21 @@ def _replicator_mark_detached():
         sys.stderr.write("replicator: could not mark the moto config: %r\\n" % (err,))
 
 
+def _replicator_part(name, patch):
+    import os
+
+    if os.environ.get(name) != "1":
+        return
+    try:
+        patch()
+    except Exception as err:  # a moto without what the part patches: say so, keep starting
+        sys.stderr.write("replicator: could not apply %s: %r\\n" % (name, err))
+
+
 if "moto_server" in (sys.argv[0] if sys.argv else ""):
-    _replicator_detach_event_source_mappings()
-    _replicator_mark_detached()
+    _replicator_part("${HOOK_ENV.detachMappings}", _replicator_detach_event_source_mappings)
+    _replicator_part("${HOOK_ENV.detachMappings}", _replicator_mark_detached)
+    _replicator_part("${HOOK_ENV.copyConditions}", _replicator_check_copy_conditions)
 _replicator_chain_sitecustomize()
 `;
 

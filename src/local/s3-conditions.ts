@@ -1,16 +1,19 @@
 /**
- * S3's conditional copies, where moto ignores them. moto honours If-Match / If-None-Match on PutObject,
+ * S3's conditional copies, where stock moto ignores them. moto honours If-Match / If-None-Match on PutObject,
  * CompleteMultipartUpload and DeleteObject, but not on a copy: CopyObject's target conditions and
  * `x-amz-copy-source-if-match` (CopyObject and UploadPartCopy) are dropped, so a create-only copy overwrites
  * and a copy pinned to a source ETag takes whatever is there. The copier relies on both (functions/s3/copy.ts),
- * so the local cloud's proxy checks them before it forwards a copy, as S3 does:
+ * so the local cloud checks them, as S3 does:
  * - a target condition that fails answers 412 PreconditionFailed; If-Match on a key that is gone answers 404
  *   NoSuchKey (S3's answer, which names a missing source the same way);
  * - a source condition that fails answers 412; a source that is gone, 404 NoSuchKey.
+ * Where: in moto itself when the moto_server was started by `startMoto` (moto.ts: its hook checks them inside the
+ * request that copies, at no request of its own); otherwise here, in the proxy, by a HEAD of the target and
+ * of the source before the copy is forwarded (two more requests to moto per copy, not counted).
  * The check and the write must not be split by another write to the key: every object write through the proxy
- * (PUT, POST, DELETE on an object path; parts excepted) holds the key's lock until moto has answered, so writes to one key are
- * serialized, as S3's conditional writes are. Writes that bypass the proxy (a test's own client on moto's
- * endpoint) are not serialized.
+ * (PUT, POST, DELETE on an object path; parts excepted) holds the key's lock until moto has answered, so writes
+ * to one key are serialized, as S3's conditional writes are. Writes that bypass the proxy (a test's own client
+ * on moto's endpoint) are not serialized.
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 
@@ -18,8 +21,14 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 export type S3CopyConditions =
   /** Checks them as S3 does (the default: the local cloud then behaves as S3 for the copier). */
   | 'enforce'
-  /** Forwards them to moto as they are (moto copies regardless): to show what the copier does without them. */
+  /**
+   * Drops them before moto sees them, so moto copies regardless (as stock moto does): to show what the copier
+   * does without them.
+   */
   | 'pass';
+
+/** The copy conditions' headers, as Node names them. */
+const COPY_CONDITION_HEADERS = ['if-match', 'if-none-match', 'x-amz-copy-source-if-match'] as const;
 
 /** One S3 request, as far as its conditions go. */
 interface ObjectRequest {
@@ -149,9 +158,14 @@ export function copySourcePath(copySource: string): string {
 export class S3ConditionGate {
   private readonly locks = new Map<string, Promise<void>>();
 
+  /**
+   * @param motoChecks the moto behind `target` checks copy conditions itself (`startMoto`'s hook): the gate
+   * then only serializes writes per key ('enforce') or drops the conditions ('pass').
+   */
   constructor(
     private readonly target: URL,
     private readonly mode: S3CopyConditions,
+    private readonly motoChecks = false,
   ) {}
 
   /**
@@ -166,12 +180,16 @@ export class S3ConditionGate {
     forward: () => Promise<void>,
     answered: () => void = () => undefined,
   ): Promise<void> {
-    const r = this.mode === 'enforce' ? objectRequest(req, service) : undefined;
+    const r = objectRequest(req, service);
     if (r === undefined) return forward();
+    if (this.mode === 'pass') {
+      if (r.copySource !== undefined) for (const name of COPY_CONDITION_HEADERS) delete req.headers[name];
+      return forward();
+    }
     // Parts change nothing visible until their upload completes: they run in parallel, unlocked.
     const release = r.partCopy ? () => undefined : await this.lock(r.path);
     try {
-      const failure = r.copySource !== undefined ? await this.check(r, req.headers) : undefined;
+      const failure = r.copySource !== undefined && !this.motoChecks ? await this.check(r, req.headers) : undefined;
       if (failure === undefined) {
         await forward();
         return;
