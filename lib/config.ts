@@ -14,6 +14,7 @@ import { z } from 'zod';
 import {
   accountSchema,
   principalArnSchema,
+  RESOURCE_NAME_WORDS,
   type Region,
   regionSchema,
   roleAccount,
@@ -181,6 +182,14 @@ function commonPairIssues(
     issues.push(`${at}.name: duplicate pair name (given "${pair.name}", already used by pairs[${first}])`);
   } else {
     seenPairs.set(pair.name, index);
+  }
+  for (const other of cfg.pairs) {
+    const word = pair.name.startsWith(`${other.name}-`) ? pair.name.slice(other.name.length + 1).split('-')[0]! : '';
+    if (RESOURCE_NAME_WORDS.includes(word)) {
+      issues.push(
+        `${at}.name: would share resource names with pair "${other.name}", whose resources are named replicator-${other.name}-${word}… (given "${pair.name}"); a pair name must not continue another's with ${RESOURCE_NAME_WORDS.join(', ')}`,
+      );
+    }
   }
   const what = targetNoun(pair);
   if (pair.source.kmsKeyArn !== undefined && pair.source.create) {

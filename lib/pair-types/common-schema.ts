@@ -249,3 +249,22 @@ export interface PairTypeSchema<P extends { readonly targets: readonly TargetBas
   /** Issues between the pairs of this type, in config order (e.g. a bucket created twice). */
   readonly pairsIssues: (pairs: readonly PairAt<P>[]) => string[];
 }
+
+/**
+ * The words a pair's resource names continue its name with (`replicator-<pair>-<word>…`: queues, functions,
+ * alarms, the state table; test/infra/resource-names.test.ts keeps the list complete). A pair named after
+ * another plus one of them would share names with it (pair `x-dlq`'s queue is pair `x`'s DLQ).
+ */
+export const RESOURCE_NAME_WORDS: readonly string[] = [
+  'apply',
+  'backfill',
+  'backlog',
+  'capture',
+  'copy',
+  'dlq',
+  'events',
+  'iterator',
+  'latency',
+  'reconcile',
+  'state',
+];

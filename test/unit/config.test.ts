@@ -72,6 +72,22 @@ describe('parseConfig', () => {
     expect(() => parseConfig(c)).toThrow(/pairs\[0\]\.targets: must list at least one target \(given \[\]\)/);
   });
 
+  it("fails on a pair name that would share another pair's resource names, and allows any other continuation", () => {
+    const c = valid();
+    const other = (name: string) => ({
+      ...c.pairs[0]!,
+      name,
+      source: { table: name, create: { partitionKey: 'pk:S', sortKey: 'sk:S' } },
+    });
+    expect(() => parseConfig({ ...c, pairs: [other('orders-dlq'), ...c.pairs] })).toThrow(
+      /pairs\[0\]\.name: would share resource names with pair "orders", whose resources are named replicator-orders-dlq… \(given "orders-dlq"\); a pair name must not continue another's with apply, backfill/,
+    );
+    expect(() => parseConfig({ ...c, pairs: [...c.pairs, other('orders-state-eu')] })).toThrow(
+      /pairs\[1\]\.name: would share resource names with pair "orders"/,
+    );
+    expect(() => parseConfig({ ...c, pairs: [...c.pairs, other('orders-eu'), other('orders-dlqs')] })).not.toThrow();
+  });
+
   it('fails on duplicate pair names', () => {
     const c = valid();
     c.pairs.push({ ...c.pairs[0]!, source: { table: 'other', create: { partitionKey: 'pk:S', sortKey: 'sk:S' } } });
