@@ -46,7 +46,7 @@ function printMany(r: ManyResult, print: (l: string) => void): void {
   );
   print(
     renderTable(
-      ['contender', 'seconds', 'objects/s', 'MiB/s', 'vs ceiling', 'requests/object', 'check'],
+      ['contender', 'seconds', 'objects/s', 'MiB/s', 'vs ceiling', 'requests/object', 'requests/s', 'check'],
       r.runs.map((x) => [
         x.name,
         x.seconds.toFixed(1),
@@ -54,6 +54,7 @@ function printMany(r: ManyResult, print: (l: string) => void): void {
         x.mibPerSecond.toFixed(1),
         ratio(x.ratioToCeiling),
         x.requestsPerObject.toFixed(2),
+        Math.round(x.requests / x.seconds),
         x.check.ok
           ? `${x.check.found}/${x.check.expected} ok`
           : `FAILED ${x.check.found}/${x.check.expected} (size ${x.check.wrongSize}, ETag ${x.check.wrongEtag})`,
@@ -74,6 +75,11 @@ function printMany(r: ManyResult, print: (l: string) => void): void {
     );
   }
   print('  Checks: each target listed straight from moto; count, every size and every ETag compared with the source.');
+  print(
+    '  requests/s: the AWS requests each contender had moto answer per second. moto answers one request at a time, so a ' +
+      "contender's objects/s is about its requests/s ÷ its requests per object: fewer requests per object, not more " +
+      'callers, is what moves it.',
+  );
 }
 
 function printLarge(r: LargeResult, print: (l: string) => void): void {
