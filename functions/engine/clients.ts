@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { type ClientTarget, ENV, type EnvName } from '../contract';
+import { withInvocationDeadline } from './deadline';
 
 const dynamo = new Map<string, DynamoDBClient>();
 let sqs: SQSClient | undefined;
@@ -58,17 +59,22 @@ export function roleCredentials(
   });
 }
 
-/** A DynamoDB client for a region, assuming the target's role (with its external id) when it has one. */
+/**
+ * A DynamoDB client for a region, assuming the target's role (with its external id) when it has one; its requests
+ * race the invocation's deadline when the handler set one (engine/deadline.ts).
+ */
 export function dynamoClient(target: ClientTarget): DynamoDBClient {
   const cacheKey = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}`;
   let client = dynamo.get(cacheKey);
   if (!client) {
-    client = new DynamoDBClient({
-      region: target.region,
-      maxAttempts: 3,
-      requestHandler: requestHandlerOptions(),
-      credentials: roleCredentials(target),
-    });
+    client = withInvocationDeadline(
+      new DynamoDBClient({
+        region: target.region,
+        maxAttempts: 3,
+        requestHandler: requestHandlerOptions(),
+        credentials: roleCredentials(target),
+      }),
+    );
     dynamo.set(cacheKey, client);
   }
   return client;

@@ -90,6 +90,7 @@ const NO_RESPONSE: Record<string, string> = {
 
 /** Error names that mean the service is unavailable or throttling, whatever the service. */
 const TRANSIENT_NAMES = new Set([
+  'DeadlineExceededError',
   'ThrottlingException',
   'Throttling',
   'ThrottledException',

@@ -3,13 +3,15 @@
  * message, parse the envelopes, apply them to the targets the message is meant for, publish per-target
  * metrics, and re-send, dead-letter or fail what did not succeed (queue.ts `planMessage`). Built on
  * Powertools' BatchProcessor, so each message succeeds or fails on its own and partial batch responses
- * report the failures.
+ * report the failures. Writes still unanswered near the function's timeout are abandoned and their envelopes
+ * re-sent, so a slow target never makes Lambda end the invocation mid-batch (engine/deadline.ts).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CircuitBreakers, type CircuitOpenError } from './circuit';
+import { DeadlineExceededError, deadlineFor, setInvocationDeadline } from './deadline';
 import { errorSummary, isTransient, RetryableApplyError, reasonOf } from './errors';
 import { logger } from './logger';
 import { addMetric, metricsFor } from './metrics';
@@ -163,6 +165,8 @@ export function messageHandler<E extends { readonly capturedAt: number }, T exte
     }
     emit(result, repair);
     for (const [id, r] of applied) {
+      // Writes the invocation's own deadline cut off say nothing of the target's health.
+      if (r.failed.some((f) => f.error instanceof DeadlineExceededError)) continue;
       const everyWriteFailed = r.applied.length === 0 && r.stale.length === 0 && r.failed.length > 0;
       if (everyWriteFailed && r.failed.every((f) => !f.poison && isTransient(f.error))) {
         breakers.record(id, { ok: false, reason: failureReason(r.failed[0]!) });
@@ -224,9 +228,12 @@ export function messageHandler<E extends { readonly capturedAt: number }, T exte
   };
 
   return async (event, context) => {
+    // Writes still unanswered shortly before Lambda's timeout are abandoned and re-sent (engine/deadline.ts).
+    setInvocationDeadline(deadlineFor(Date.now(), context.getRemainingTimeInMillis()));
     try {
       return await processPartialResponse(event, handleMessage, processor, { context, throwOnFullBatchFailure: false });
     } finally {
+      setInvocationDeadline(undefined);
       // Only emitters that hold metrics: an empty flush makes Powertools warn on every invocation.
       for (const m of [...metrics.values(), pairMetrics]) if (m.hasStoredMetrics()) m.publishStoredMetrics();
     }

@@ -8,6 +8,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { ClientTarget } from '../contract';
 import { requestHandlerOptions, roleCredentials } from '../engine/clients';
+import { withInvocationDeadline } from '../engine/deadline';
 
 const s3 = new Map<string, S3Client>();
 
@@ -16,18 +17,23 @@ export function hasEndpointOverride(env: Record<string, string | undefined> = pr
   return Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
 }
 
-/** An S3 client for a region, assuming the target's role (with its external id) when it has one. */
+/**
+ * An S3 client for a region, assuming the target's role (with its external id) when it has one; its requests race
+ * the invocation's deadline when the handler set one (engine/deadline.ts).
+ */
 export function s3Client(target: ClientTarget): S3Client {
   const cacheKey = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}`;
   let client = s3.get(cacheKey);
   if (!client) {
-    client = new S3Client({
-      region: target.region,
-      maxAttempts: 3,
-      forcePathStyle: hasEndpointOverride(),
-      requestHandler: requestHandlerOptions(),
-      credentials: roleCredentials(target),
-    });
+    client = withInvocationDeadline(
+      new S3Client({
+        region: target.region,
+        maxAttempts: 3,
+        forcePathStyle: hasEndpointOverride(),
+        requestHandler: requestHandlerOptions(),
+        credentials: roleCredentials(target),
+      }),
+    );
     s3.set(cacheKey, client);
   }
   return client;
