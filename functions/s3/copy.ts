@@ -21,7 +21,7 @@
  *   under another `rep-v` landing between our HEAD and our write goes unnoticed. The data is right; only
  *   `rep-v` (or a delete of an identical newer copy) can go wrong, and only when identical content is written
  *   at two versions that race a third.
- * - Where conditions are ignored (moto ignores them on CopyObject, honours them on DeleteObject), the
+ * - Where conditions are ignored (stock moto ignores them on CopyObject, honours them on DeleteObject), the
  *   window between HEAD and copy is open. test/unit/s3-convergence.property.test.ts shows the rules hold
  *   with every interleaving when conditions are honoured; without copy conditions, when a key's puts run
  *   one at a time and its deletes one at a time while puts race deletes (the tombstone post-check and the
@@ -98,7 +98,8 @@ export interface CopySettings {
    * Copy a key the copier has not seen on the target lately create-only (If-None-Match: *) without reading
    * the target first: a new object then costs the source's HEAD and the copy. An existing key loses the
    * condition (412) and is read and decided as usual. Only where the target honours the condition on a copy
-   * (S3 does; moto does not, so the local cloud's proxy enforces it). @default true
+   * (S3 does; stock moto does not, so the local cloud's moto is started with a hook that checks it: src/local/moto.ts).
+   * @default true
    */
   readonly createFirst: boolean;
 }
