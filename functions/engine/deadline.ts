@@ -33,11 +33,6 @@ export function setInvocationDeadline(atMs: number | undefined): void {
   deadlineAt = atMs ?? Number.POSITIVE_INFINITY;
 }
 
-/** The deadline now in force (epoch ms; Infinity when none). */
-export function invocationDeadline(): number {
-  return deadlineAt;
-}
-
 /**
  * The deadline of an invocation with `remainingMs` left: a tenth of it before Lambda's, at least 1 s and at most
  * 5 s, which leaves the re-sends and the partial batch response the time they need.

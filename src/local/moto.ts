@@ -232,11 +232,24 @@ export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer
  * Whether the moto_server at `endpoint` runs with the hook of {@link startMoto} that keeps moto's own
  * event source mapping emulation away (without it, DynamoDB stream records vanish as they are written).
  */
-export async function motoDetachesEventSourceMappings(endpoint: string): Promise<boolean> {
+export function motoDetachesEventSourceMappings(endpoint: string): Promise<boolean> {
+  return hookMark(endpoint, HOOK_MARK.detachMappings);
+}
+
+/**
+ * Whether the moto_server at `endpoint` checks S3 copy conditions itself ({@link StartMotoOptions.s3CopyConditions});
+ * false for a server started without the hook, or one that does not answer.
+ */
+export function motoChecksCopyConditions(endpoint: string): Promise<boolean> {
+  return hookMark(endpoint, HOOK_MARK.copyConditions).catch(() => false);
+}
+
+/** Whether a part of the hook left its mark in `GET /moto-api/config` (see {@link HOOK_MARK}). */
+async function hookMark(endpoint: string, mark: string): Promise<boolean> {
   const res = await fetch(`${endpoint.replace(/\/+$/, '')}/moto-api/config`, { signal: AbortSignal.timeout(5_000) });
   if (!res.ok) return false;
-  const config = (await res.json()) as { lambda?: { detachedEventSourceMappings?: boolean } };
-  return config.lambda?.detachedEventSourceMappings === true;
+  const config = (await res.json()) as { lambda?: Record<string, unknown> };
+  return config.lambda?.[mark] === true;
 }
 
 /** Builds the environment for SDK and CLI calls to a local cloud: a copy of `base` with the moto endpoint,
@@ -270,19 +283,13 @@ const HOOK_ENV = {
 } as const;
 
 /**
- * Whether the moto_server at `endpoint` checks S3 copy conditions itself ({@link StartMotoOptions.s3CopyConditions});
- * false for a server started without the hook, or one that does not answer.
+ * The keys each part of the hook sets to true in moto's config, in its "lambda" section: `GET /moto-api/config`
+ * shows only that one and "batch".
  */
-export async function motoChecksCopyConditions(endpoint: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${endpoint.replace(/\/+$/, '')}/moto-api/config`, { signal: AbortSignal.timeout(5_000) });
-    if (!res.ok) return false;
-    const config = (await res.json()) as { lambda?: { replicatorS3CopyConditions?: boolean } };
-    return config.lambda?.replicatorS3CopyConditions === true;
-  } catch {
-    return false;
-  }
-}
+const HOOK_MARK = {
+  detachMappings: 'detachedEventSourceMappings',
+  copyConditions: 'replicatorS3CopyConditions',
+} as const;
 
 /**
  * Python run at moto_server's start (sitecustomize, found through PYTHONPATH), each part switched by its
@@ -370,8 +377,7 @@ def _replicator_check_copy_conditions():
 
     S3Response.copy_object = checked_copy_object
     S3Response.upload_part_copy = checked_upload_part_copy
-    # GET /moto-api/config shows only its "batch" and "lambda" sections: the mark goes where it can be seen.
-    default_user_config.setdefault("lambda", {})["replicatorS3CopyConditions"] = True
+    default_user_config.setdefault("lambda", {})["${HOOK_MARK.copyConditions}"] = True
 
 
 def _replicator_chain_sitecustomize():
@@ -392,7 +398,7 @@ def _replicator_mark_detached():
     try:
         from moto.core.config import default_user_config
 
-        default_user_config.setdefault("lambda", {})["detachedEventSourceMappings"] = True
+        default_user_config.setdefault("lambda", {})["${HOOK_MARK.detachMappings}"] = True
     except Exception as err:
         sys.stderr.write("replicator: could not mark the moto config: %r\\n" % (err,))
 
