@@ -77,6 +77,13 @@ export interface LocalCloud {
    * `observer`; `undefined` stops. Each function signs with an access key of its own (`localAccessKeyId`).
    */
   observeRequests(observer: RequestObserver | undefined): void;
+  /**
+   * Deploys the config at `configPath` over the running one, as `cdk deploy` of a changed config does (stacks
+   * updated in place, a new target's stack created), then runs the new bundles in place of the old: the
+   * runtime stops once the deploy is done and a new one starts on the new cloud assembly. `config`,
+   * `deployed` and `runtime` then answer for the new deploy.
+   */
+  redeploy(configPath: string): Promise<void>;
   /** Stops the runtime, the proxy and the moto_server it started (in that order). */
   stop(): Promise<void>;
 }
@@ -126,52 +133,83 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       workDir = own;
     }
     mkdirSync(workDir, { recursive: true });
-    const regions = regionsOf(config);
-    const otherAccounts = targetAccountEnvironments(config, config.account ?? LOCAL_ACCOUNT);
-    log(
-      `cdk bootstrap + deploy for ${regions.join(', ')}${otherAccountsNote(otherAccounts)}: 1-3 minutes (--verbose shows cdk's output) ...`,
-    );
-    const started = Date.now();
-    const deployed = await deployApp({
-      endpoint,
-      regions,
-      otherAccounts,
-      cwd: projectDir,
-      outdir: join(workDir, 'cdk.out'),
-      context: { config: configPath },
-      log: (line) => log(`  cdk | ${line}`),
-      onProgress: opts.onDeployProgress,
-      signal: opts.signal,
-    });
-    if (opts.signal?.aborted) throw new DeployAbortedError();
-    log(
-      `deployed ${deployed.stacks.map((s) => s.stackName).join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    );
+    const runDir = workDir;
+    const deploy = async (path: string, deployConfig: ReplicationConfig, outdir: string): Promise<DeployedApp> => {
+      const regions = regionsOf(deployConfig);
+      const otherAccounts = targetAccountEnvironments(deployConfig, deployConfig.account ?? LOCAL_ACCOUNT);
+      log(
+        `cdk bootstrap + deploy for ${regions.join(', ')}${otherAccountsNote(otherAccounts)}: 1-3 minutes (--verbose shows cdk's output) ...`,
+      );
+      const started = Date.now();
+      const deployed = await deployApp({
+        endpoint,
+        regions,
+        otherAccounts,
+        cwd: projectDir,
+        outdir,
+        context: { config: path },
+        log: (line) => log(`  cdk | ${line}`),
+        onProgress: opts.onDeployProgress,
+        signal: opts.signal,
+      });
+      if (opts.signal?.aborted) throw new DeployAbortedError();
+      log(
+        `deployed ${deployed.stacks.map((s) => s.stackName).join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      );
+      return deployed;
+    };
+    let current = { config, deployed: await deploy(configPath, config, join(runDir, 'cdk.out')) };
 
     const proxy = await startCountingProxy(endpoint, { s3CopyConditions: opts.s3CopyConditions ?? 'enforce' });
     cleanups.push(() => proxy.stop());
     const metrics = new MetricsCollector();
-    const runtime = new LocalRuntime({
-      endpoint: proxy.endpoint,
-      // Discovery, EMF → PutMetricData and alarm evaluation are CloudWatch's and Lambda's own work in AWS:
-      // they go around the counting proxy, so requests-per-write figures count only the handlers' calls.
-      controlEndpoint: endpoint,
-      assemblyDir: deployed.assemblyDir,
-      stacks: deployed.stacks,
-      log: (line) => log(`  λ | ${line}`),
-      onMetrics: (emf) => metrics.add(emf),
-      sqsWorkersPerMapping: opts.sqsWorkersPerMapping,
-    });
-    cleanups.push(() => runtime.stop());
-    await runtime.start();
+    const startRuntime = async (deployed: DeployedApp): Promise<LocalRuntime> => {
+      const started = new LocalRuntime({
+        endpoint: proxy.endpoint,
+        // Discovery, EMF → PutMetricData and alarm evaluation are CloudWatch's and Lambda's own work in AWS:
+        // they go around the counting proxy, so requests-per-write figures count only the handlers' calls.
+        controlEndpoint: endpoint,
+        assemblyDir: deployed.assemblyDir,
+        stacks: deployed.stacks,
+        log: (line) => log(`  λ | ${line}`),
+        onMetrics: (emf) => metrics.add(emf),
+        sqsWorkersPerMapping: opts.sqsWorkersPerMapping,
+      });
+      await started.start();
+      return started;
+    };
+    let runtime: LocalRuntime | undefined;
+    cleanups.push(async () => runtime?.stop());
+    runtime = await startRuntime(current.deployed);
     if (opts.signal?.aborted) throw new DeployAbortedError();
+    let deploys = 1;
+    const redeploy = async (path: string): Promise<void> => {
+      const nextPath = resolve(path);
+      const next = loadConfigFile(nextPath);
+      // As `cdk deploy` on AWS: the stacks update while the functions go on running the code deployed before;
+      // then the new code and configuration take over. What the old runtime had not finished waits in its queue
+      // (or its stream) for the new one.
+      deploys += 1;
+      const deployed = await deploy(nextPath, next, join(runDir, `cdk.out-${deploys}`));
+      await runtime?.stop();
+      runtime = undefined;
+      runtime = await startRuntime(deployed);
+      current = { config: next, deployed };
+    };
     return {
-      config,
+      get config() {
+        return current.config;
+      },
       endpoint,
       countedEndpoint: proxy.endpoint,
-      deployed,
-      runtime,
+      get deployed() {
+        return current.deployed;
+      },
+      get runtime() {
+        return runtime as LocalRuntime;
+      },
       metrics,
+      redeploy,
       requestCounts: () => proxy.counts(),
       resetRequestCounts: () => proxy.reset(),
       setFaults: (rule) => proxy.setFaults(rule),

@@ -109,6 +109,15 @@ export interface StartMotoOptions {
    * @default true
    */
   readonly s3CopyConditions?: boolean;
+  /**
+   * Have moto answer CloudFormation change sets as CloudFormation does, so that `cdk deploy` can update a
+   * deployed stack: describing a change set that is not there fails with ChangeSetNotFoundException (moto 5
+   * says ValidationError "Stack with id ... does not exist", which the CDK CLI takes for a failure while it waits
+   * for its old change set to be gone), deleting one that is not there is no error, and executing one deletes
+   * the stack's change sets. Off, moto's own answers (a second deploy of a changed stack fails).
+   * @default true
+   */
+  readonly cloudFormationChangeSets?: boolean;
   /** TCP port to listen on. @default - a free port */
   readonly port?: number;
 }
@@ -175,6 +184,7 @@ export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer
     PYTHONPATH: [hookDir, process.env.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(delimiter),
     [HOOK_ENV.detachMappings]: opts.keepMotoEventSourceMappings === true ? '0' : '1',
     [HOOK_ENV.copyConditions]: opts.s3CopyConditions === false ? '0' : '1',
+    [HOOK_ENV.changeSets]: opts.cloudFormationChangeSets === false ? '0' : '1',
   };
   const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
     detached: false,
@@ -280,6 +290,7 @@ export function localCloudEnv(
 const HOOK_ENV = {
   detachMappings: 'REPLICATOR_MOTO_DETACH_MAPPINGS',
   copyConditions: 'REPLICATOR_MOTO_S3_COPY_CONDITIONS',
+  changeSets: 'REPLICATOR_MOTO_CHANGE_SETS',
 } as const;
 
 /**
@@ -289,6 +300,7 @@ const HOOK_ENV = {
 const HOOK_MARK = {
   detachMappings: 'detachedEventSourceMappings',
   copyConditions: 'replicatorS3CopyConditions',
+  changeSets: 'replicatorChangeSets',
 } as const;
 
 /**
@@ -380,6 +392,63 @@ def _replicator_check_copy_conditions():
     default_user_config.setdefault("lambda", {})["${HOOK_MARK.copyConditions}"] = True
 
 
+def _replicator_change_sets():
+    from moto.cloudformation.exceptions import CloudFormationError, ValidationError
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+    from moto.core.config import default_user_config
+
+    class ChangeSetNotFound(CloudFormationError):
+        code = "ChangeSetNotFoundException"
+
+        def __init__(self, name):
+            super().__init__("ChangeSet [%s] does not exist" % (name,))
+            self.status_code = 404
+
+    describe = CloudFormationBackend.describe_change_set
+    delete = CloudFormationBackend.delete_change_set
+    execute = CloudFormationBackend.execute_change_set
+
+    def known(self, name):
+        return name in self.change_sets or any(c.change_set_name == name for c in self.change_sets.values())
+
+    def describe_change_set(self, change_set_name):
+        if not known(self, change_set_name):
+            raise ChangeSetNotFound(change_set_name)
+        return describe(self, change_set_name)
+
+    def delete_change_set(self, change_set_name):
+        if known(self, change_set_name):  # a name that is not there is no error (the CDK CLI relies on it)
+            delete(self, change_set_name)
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        if not known(self, change_set_name):
+            raise ChangeSetNotFound(change_set_name)
+        execute(self, change_set_name, stack_name)
+        done = self.change_sets.get(change_set_name) or next(
+            c for c in self.change_sets.values() if c.change_set_name == change_set_name
+        )
+        # CloudFormation deletes every change set of a stack once one of them has been executed.
+        for cid in [cid for cid, c in self.change_sets.items() if c.stack_id == done.stack_id]:
+            del self.change_sets[cid]
+
+    def previous_parameters(self):
+        # A parameter passed with UsePreviousValue keeps the value it was given: for an SSM-typed parameter (CDK's
+        # BootstrapVersion) that is the parameter's name, which CloudFormation resolves again; moto gave the
+        # resolved value, then looked that up in SSM as a name and failed the update.
+        resources = self.resource_map
+        values = dict(resources.resolved_parameters)
+        for key, slot in (resources._template.get("Parameters") or {}).items():
+            if str(slot.get("Type", "")).startswith("AWS::SSM::Parameter::"):
+                values[key] = resources.input_parameters.get(key, slot.get("Default"))
+        return values
+
+    Stack.stack_parameters = property(previous_parameters)
+    CloudFormationBackend.describe_change_set = describe_change_set
+    CloudFormationBackend.delete_change_set = delete_change_set
+    CloudFormationBackend.execute_change_set = execute_change_set
+    default_user_config.setdefault("lambda", {})["${HOOK_MARK.changeSets}"] = True
+
+
 def _replicator_chain_sitecustomize():
     import importlib.machinery
     import importlib.util
@@ -418,6 +487,7 @@ if "moto_server" in (sys.argv[0] if sys.argv else ""):
     _replicator_part("${HOOK_ENV.detachMappings}", _replicator_detach_event_source_mappings)
     _replicator_part("${HOOK_ENV.detachMappings}", _replicator_mark_detached)
     _replicator_part("${HOOK_ENV.copyConditions}", _replicator_check_copy_conditions)
+    _replicator_part("${HOOK_ENV.changeSets}", _replicator_change_sets)
 _replicator_chain_sitecustomize()
 `;
 

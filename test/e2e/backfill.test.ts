@@ -1,19 +1,16 @@
 /**
  * Backfill of an S3 pair end to end, as a user runs it: 2,000 objects were in the source bucket before
- * Replicator was deployed (odd keys, a multipart-uploaded one above the copier's multipart threshold); live
- * writes go on throughout; the first `replicator backfill` is stopped with Ctrl-C (SIGINT) part-way and the
- * second continues it rather than starting over. Both fill the first target only (`--target`): a target that
- * got nothing but the live writes, as one added to a running pair has; the second target, in the same state,
- * is left as it was.
+ * Replicator was deployed (odd keys, a multipart-uploaded one above the copier's multipart threshold), and the
+ * pair runs with one target (eu-west-1). With live writes going on throughout, a second `cdk deploy` adds a
+ * target (ap-northeast-1) to the running pair, and README's procedure fills it: the first
+ * `replicator backfill --target ap-northeast-1` is stopped with Ctrl-C (SIGINT) part-way and the second
+ * continues it rather than starting over. The first target is left as it was (live writes only).
  *
  * The source bucket is imported (it exists before the deploy), so this test starts its own moto_server,
- * fills the bucket, then deploys onto it; it stops that server by its pid.
- *
- * The second target is deployed from the start rather than added by a second `cdk deploy`: moto cannot update
- * a stack (a change set for an existing stack fails with "Stack with id cdk-deploy-change-set does not
- * exist", `--method direct` with an XML parse error of moto's 500 page). What the fill needs is the state an
- * added target is in (empty but for live changes); that adding a target updates the stacks in place on AWS
- * (no resource replaced) is test/infra/logical-ids.test.ts's.
+ * fills the bucket, then deploys onto it; it stops that server by its pid. The second deploy updates the
+ * deployed stacks through CloudFormation change sets, which moto answers as CloudFormation does only with the
+ * hook `startMoto` gives it (`cloudFormationChangeSets`); that no data resource is replaced on AWS is
+ * test/infra/logical-ids.test.ts's.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -39,7 +36,12 @@ import { type MotoServer, startMoto } from '../../src/local/moto';
 import { eventually } from '../helpers/eventually';
 
 const BIN = resolve(__dirname, '..', '..', 'bin', 'replicator.js');
-const CONFIG = resolve(__dirname, '..', 'fixtures', 'configs', 'e2e-backfill-added.json');
+/** The pair as first deployed: one target, eu-west-1. */
+const CONFIG = resolve(__dirname, '..', 'fixtures', 'configs', 'e2e-backfill.json');
+/** The same pair with a target added: ap-northeast-1. */
+const ADDED = resolve(__dirname, '..', 'fixtures', 'configs', 'e2e-backfill-added.json');
+const EU = 'eu-west-1/e2e-backfill-eu';
+const AP = 'ap-northeast-1/e2e-backfill-ap';
 const SOURCE = 'e2e-backfill-source';
 const PAIR = 'e2e-backfill';
 const OBJECTS = 2_000;
@@ -163,12 +165,28 @@ afterAll(async () => {
 });
 
 describe('S3 backfill on the local cloud', () => {
-  it('fills the target with 2,000 day-one objects while live writes go on; Ctrl-C, then the same command continues', async () => {
+  it('fills a target added to the running pair by a second deploy, while live writes go on; Ctrl-C, then the same command continues', async () => {
     const live = liveWrites('one');
+    // The pair runs: a live write reaches its one target.
+    await eventually(
+      'a live write to reach eu-west-1',
+      () =>
+        localS3(moto.endpoint, 'eu-west-1')
+          .send(new HeadObjectCommand({ Bucket: 'e2e-backfill-eu', Key: 'data/live/one-1.bin' }))
+          .then(
+            () => true,
+            () => false,
+          ),
+      (found) => found,
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    // The user's `cdk deploy` of the config with the new target, with the pair running.
+    await cloud!.redeploy(ADDED);
+    expect(cloud!.config.pairs[0]!.targets.map((t) => t.region)).toEqual(['eu-west-1', 'ap-northeast-1']);
     // A slow first run, stopped by SIGINT once it has shown progress.
     let interrupted = false;
     const first = await cli(
-      ['backfill', PAIR, '--config', CONFIG, '--target', 'eu-west-1', '--rate', '100', '--shards', '4'],
+      ['backfill', PAIR, '--config', ADDED, '--target', 'ap-northeast-1', '--rate', '100', '--shards', '4'],
       (err, child) => {
         if (!interrupted && /\d+ objects/.test(err)) {
           interrupted = true;
@@ -181,7 +199,7 @@ describe('S3 backfill on the local cloud', () => {
     const stoppedAt = await backfillCheckpoint();
     expect(stoppedAt?.mode).toBe('backfill');
     expect(stoppedAt?.bounds?.length).toBeGreaterThan(0);
-    const readBefore = stoppedAt!.counts['eu-west-1/e2e-backfill-eu']!.checked;
+    const readBefore = stoppedAt!.counts[AP]!.checked;
     expect(readBefore).toBeGreaterThan(0);
     expect(readBefore).toBeLessThan(OBJECTS);
 
@@ -190,9 +208,9 @@ describe('S3 backfill on the local cloud', () => {
       'backfill',
       PAIR,
       '--config',
-      CONFIG,
+      ADDED,
       '--target',
-      'eu-west-1',
+      'ap-northeast-1',
       '--rate',
       '2000',
       '--shards',
@@ -200,29 +218,32 @@ describe('S3 backfill on the local cloud', () => {
     ]);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/continued from an earlier run/);
-    expect(second.stdout).toMatch(/eu-west-1\/e2e-backfill-eu/);
+    expect(second.stdout).toMatch(/ap-northeast-1\/e2e-backfill-ap/);
     expect(await backfillCheckpoint()).toBeUndefined();
     await live.stop();
-    const diffs = await converged(cloud!, ['eu-west-1/e2e-backfill-eu']);
-    const eu = diffs.get('eu-west-1/e2e-backfill-eu')!;
-    expect(eu.checked).toBeGreaterThanOrEqual(OBJECTS);
-    const big = await localS3(moto.endpoint, 'eu-west-1').send(
-      new HeadObjectCommand({ Bucket: 'e2e-backfill-eu', Key: 'data/checkpoints/step 1000.ckpt' }),
+    const diffs = await converged(cloud!, [AP]);
+    const ap = diffs.get(AP)!;
+    expect(ap.checked).toBeGreaterThanOrEqual(OBJECTS);
+    const big = await localS3(moto.endpoint, 'ap-northeast-1').send(
+      new HeadObjectCommand({ Bucket: 'e2e-backfill-ap', Key: 'data/checkpoints/step 1000.ckpt' }),
     );
     expect(big.ContentLength).toBe(12 * 1024 * 1024);
     // Run again: nothing to do, and it says so.
-    const third = await cli(['backfill', PAIR, '--config', CONFIG, '--target', 'eu-west-1']);
+    const third = await cli(['backfill', PAIR, '--config', ADDED, '--target', 'ap-northeast-1']);
     expect(third.code).toBe(0);
     expect(third.stdout).toMatch(/already complete/);
   }, 900_000);
 
-  it('left the other target as it was: it still lacks the day-one objects, and got every live write', async () => {
-    const ap = (
-      await verifyBucketPair(cloud!, cloud!.config.pairs[0] as S3PairConfig, ['ap-northeast-1/e2e-backfill-ap'])
-    ).get('ap-northeast-1/e2e-backfill-ap')!;
-    // Only what the live writes overwrote reached it; the backfill restricted to eu-west-1 copied nothing there.
-    expect(ap.missing.length).toBeGreaterThan(OBJECTS * 0.8);
-    expect(ap.different).toEqual([]);
-    expect(ap.extra).toEqual([]);
-  }, 120_000);
+  it('left the first target as it was: it still lacks the day-one objects, and got every live write, across the redeploy too', async () => {
+    const eu = await eventually(
+      'every live write to reach eu-west-1',
+      async () => (await verifyBucketPair(cloud!, cloud!.config.pairs[0] as S3PairConfig, [EU])).get(EU)!,
+      (d) => !d.missing.some((k) => k.startsWith('data/live/')) && d.different.length === 0,
+      { timeoutMs: 300_000, intervalMs: 2_000 },
+    );
+    // The backfill restricted to ap-northeast-1 copied nothing here: only what the live writes overwrote came.
+    expect(eu.missing.length).toBeGreaterThan(OBJECTS * 0.8);
+    expect(eu.different).toEqual([]);
+    expect(eu.extra).toEqual([]);
+  }, 360_000);
 });
