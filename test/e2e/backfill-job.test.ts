@@ -191,7 +191,13 @@ describe('the deployed backfill job on the local cloud', () => {
     for (const p of [table, bucket]) expect(timedOut(p.name)).toBe(true);
     expect(seen.some((s) => s.state === 'running' && s.by === 'job' && s.fraction > 0 && s.fraction < 1)).toBe(true);
     for (const s of finished) expect(s).toMatchObject({ state: 'complete', by: 'job' });
-    expect(finished.map((s) => s!.enqueued)).toEqual([ITEMS, OBJECTS]);
+    // Every source item was read; what was enqueued is at most that: on loaded cores the timed-out invocation
+    // can have enqueued pages it had not yet checkpointed, whose copies then land before its message comes back,
+    // and the run that continues counts those as already equal (a suite run saw the bucket's job end with 0).
+    expect(finished.map((s) => s!.read)).toEqual([ITEMS, OBJECTS]);
+    finished.forEach((s, i) => {
+      expect(s!.enqueued).toBeLessThanOrEqual([ITEMS, OBJECTS][i]!);
+    });
     for (const p of [table, bucket]) {
       const get = (key: string) =>
         ddb.send(
