@@ -10,7 +10,7 @@ import { targetAccountEnvironments } from '../../lib/target-accounts';
 import { type FaultRule, type RequestObserver, startCountingProxy } from '../local/counting-proxy';
 import { DeployAbortedError, type DeployedApp, type DeployProgress, deployApp } from '../local/deploy';
 import { LOCAL_ACCOUNT, type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
-import { LocalRuntime } from '../local/runtime';
+import { LocalRuntime, type LocalRuntimeOptions } from '../local/runtime';
 import type { S3CopyConditions } from '../local/s3-conditions';
 import { MetricsCollector } from './metrics-collector';
 
@@ -163,7 +163,10 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const proxy = await startCountingProxy(endpoint, { s3CopyConditions: opts.s3CopyConditions ?? 'enforce' });
     cleanups.push(() => proxy.stop());
     const metrics = new MetricsCollector();
-    const startRuntime = async (deployed: DeployedApp): Promise<LocalRuntime> => {
+    const startRuntime = async (
+      deployed: DeployedApp,
+      streamPositions?: LocalRuntimeOptions['streamPositions'],
+    ): Promise<LocalRuntime> => {
       const started = new LocalRuntime({
         endpoint: proxy.endpoint,
         // Discovery, EMF → PutMetricData and alarm evaluation are CloudWatch's and Lambda's own work in AWS:
@@ -174,13 +177,18 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         log: (line) => log(`  λ | ${line}`),
         onMetrics: (emf) => metrics.add(emf),
         sqsWorkersPerMapping: opts.sqsWorkersPerMapping,
+        streamPositions,
       });
-      await started.start();
+      try {
+        await started.start();
+      } catch (err) {
+        await started.stop();
+        throw err;
+      }
       return started;
     };
-    let runtime: LocalRuntime | undefined;
-    cleanups.push(async () => runtime?.stop());
-    runtime = await startRuntime(current.deployed);
+    let runtime = await startRuntime(current.deployed);
+    cleanups.push(() => runtime.stop());
     if (opts.signal?.aborted) throw new DeployAbortedError();
     let deploys = 1;
     const redeploy = async (path: string): Promise<void> => {
@@ -191,9 +199,9 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       // (or its stream) for the new one.
       deploys += 1;
       const deployed = await deploy(nextPath, next, join(runDir, `cdk.out-${deploys}`));
-      await runtime?.stop();
-      runtime = undefined;
-      runtime = await startRuntime(deployed);
+      await runtime.stop();
+      // Each stream mapping goes on where it stopped, as Lambda's does across an update of its stack.
+      runtime = await startRuntime(deployed, runtime.streamPositions());
       current = { config: next, deployed };
     };
     return {
@@ -206,7 +214,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         return current.deployed;
       },
       get runtime() {
-        return runtime as LocalRuntime;
+        return runtime;
       },
       metrics,
       redeploy,

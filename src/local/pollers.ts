@@ -39,6 +39,13 @@ export interface PollerDeps {
   readonly hops?: HopRecorder;
 }
 
+/**
+ * Where a stream mapping stands: per shard, the sequence number of the last record it is done with (delivered,
+ * filtered out or sent to the on-failure destination). Lambda keeps this with the mapping across updates of
+ * the function; a runtime that takes over from another starts from it (see {@link DynamoDbStreamPoller}).
+ */
+export type StreamPosition = Readonly<Record<string, string>>;
+
 /** A running poller. */
 export interface Poller {
   start(): void;
@@ -175,6 +182,8 @@ interface ShardState {
   /** The shard has no more records (NextShardIterator was null). */
   closed: boolean;
   lastReadSequence: string | undefined;
+  /** The last record done with: delivered (or filtered out, or sent to the destination). */
+  doneSequence: string | undefined;
   /** Where the first iterator starts: the mapping's position for shards there at start, else TRIM_HORIZON. */
   readonly startAt: 'TRIM_HORIZON' | 'LATEST';
 }
@@ -207,10 +216,24 @@ export class DynamoDbStreamPoller implements Poller {
   /** When the poller first read each buffered record (for the hop breakdown). */
   private readonly readAt = new WeakMap<DynamoDbStreamRecord, number>();
 
+  /**
+   * @param resumeAfter where an earlier poller of the same mapping stopped ({@link position}): its shards are
+   *   read after the records it was done with, as Lambda's mapping goes on from its checkpoint; other shards
+   *   start where the mapping's starting position says.
+   */
   constructor(
     private readonly deps: PollerDeps,
     private readonly streams: DynamoDBStreamsClient,
+    private readonly resumeAfter: StreamPosition = {},
   ) {}
+
+  /** Where this mapping stands, for a poller that takes over from this one once it has stopped. */
+  position(): StreamPosition {
+    const out: Record<string, string> = { ...this.resumeAfter };
+    for (const shard of this.shards.values())
+      if (shard.doneSequence !== undefined) out[shard.shardId] = shard.doneSequence;
+    return out;
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -265,6 +288,7 @@ export class DynamoDbStreamPoller implements Poller {
       );
       for (const shard of out.StreamDescription?.Shards ?? []) {
         if (shard.ShardId === undefined || this.shards.has(shard.ShardId)) continue;
+        const resumed = this.resumeAfter[shard.ShardId];
         this.shards.set(shard.ShardId, {
           shardId: shard.ShardId,
           parentShardId: shard.ParentShardId,
@@ -272,7 +296,8 @@ export class DynamoDbStreamPoller implements Poller {
           buffer: [],
           bufferedSince: undefined,
           closed: false,
-          lastReadSequence: undefined,
+          lastReadSequence: resumed,
+          doneSequence: resumed,
           // Shards that appear later are read from their start, whatever the starting position.
           startAt: firstTime && this.deps.mapping.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
         });
@@ -294,6 +319,7 @@ export class DynamoDbStreamPoller implements Poller {
     const batch = shard.buffer.slice(0, batchSize);
     const finished = await this.processBatch(shard, batch);
     if (!finished) return true;
+    shard.doneSequence = batch[batch.length - 1]?.dynamodb?.SequenceNumber ?? shard.doneSequence;
     shard.buffer.splice(0, batch.length);
     shard.bufferedSince = shard.buffer.length > 0 ? Date.now() : undefined;
     return true;
@@ -316,8 +342,12 @@ export class DynamoDbStreamPoller implements Poller {
     for (const record of out.Records ?? []) {
       shard.lastReadSequence = record.dynamodb?.SequenceNumber ?? shard.lastReadSequence;
       const lambdaRecord = toLambdaDynamoDbRecord(record, this.deps.mapping.region, this.deps.mapping.eventSourceArn);
-      // Filtered-out records are consumed without an invocation, as Lambda does.
-      if (!passesFilters(this.deps.mapping.filterPatterns, lambdaRecord)) continue;
+      // Filtered-out records are consumed without an invocation, as Lambda does (done with at once when
+      // nothing before them waits).
+      if (!passesFilters(this.deps.mapping.filterPatterns, lambdaRecord)) {
+        if (shard.buffer.length === 0) shard.doneSequence = record.dynamodb?.SequenceNumber ?? shard.doneSequence;
+        continue;
+      }
       if (shard.buffer.length === 0) shard.bufferedSince = Date.now();
       this.readAt.set(record, Date.now());
       shard.buffer.push(record);

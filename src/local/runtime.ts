@@ -34,7 +34,7 @@ import { type EmfRecord, parseEmfLine, putEmfMetrics } from './emf';
 import { FunctionPool, type InvocationOutcome } from './function-pool';
 import { HopRecorder } from './hops';
 import { inMotoAccount, LOCAL_ACCOUNT, motoDetachesEventSourceMappings, motoS3Client } from './moto';
-import { DynamoDbStreamPoller, type Poller, queueUrlOf, SqsPoller } from './pollers';
+import { DynamoDbStreamPoller, type Poller, queueUrlOf, SqsPoller, type StreamPosition } from './pollers';
 import { applyBucketNotifications, applyBucketVersioning, describeNotificationConfiguration } from './s3-buckets';
 
 export type {
@@ -80,6 +80,13 @@ export interface LocalRuntimeOptions {
    * evaluating. @default 10000
    */
   readonly alarmIntervalMs?: number;
+  /**
+   * Where the stream mappings of a runtime this one takes over from stopped ({@link LocalRuntime.streamPositions}):
+   * a mapping found here goes on after the records it was done with, as a Lambda mapping does when its stack is
+   * updated; one not found (new, or replaced: its key is moto's mapping UUID) starts at its starting position.
+   * @default - every mapping starts at its starting position
+   */
+  readonly streamPositions?: ReadonlyMap<string, StreamPosition>;
 }
 
 /** Invocation counters of one function. */
@@ -144,6 +151,7 @@ export class LocalRuntime {
   private readonly versioningInfos: BucketVersioningInfo[] = [];
   private readonly skippedItems: string[] = [];
   private readonly pollers: Poller[] = [];
+  private readonly streamPollers = new Map<string, DynamoDbStreamPoller>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly counters = new Map<string, FunctionCounters>();
   private readonly clientCache = new Map<string, unknown>();
@@ -234,6 +242,14 @@ export class LocalRuntime {
       `[runtime] running ${this.fnInfos.length} function(s), ${this.pollers.length} mapping poller(s), ` +
         `${this.timers.length} schedule(s)`,
     );
+  }
+
+  /**
+   * Where each stream mapping stands (by moto's mapping UUID), for a runtime that takes over once this one has
+   * stopped (`streamPositions`).
+   */
+  streamPositions(): Map<string, StreamPosition> {
+    return new Map([...this.streamPollers].map(([key, poller]) => [key, poller.position()]));
   }
 
   /** Stops pollers and schedules, lets running invocations finish (up to stopGraceMs), ends workers. */
@@ -471,7 +487,14 @@ export class LocalRuntime {
     };
     let poller: Poller;
     if (mapping.kind === 'dynamodb') {
-      poller = new DynamoDbStreamPoller(deps, this.client(DynamoDBStreamsClient, mapping.region, this.opts.endpoint));
+      const key = mappingKey(mapping);
+      const stream = new DynamoDbStreamPoller(
+        deps,
+        this.client(DynamoDBStreamsClient, mapping.region, this.opts.endpoint),
+        this.opts.streamPositions?.get(key),
+      );
+      this.streamPollers.set(key, stream);
+      poller = stream;
     } else if (mapping.kind === 'sqs') {
       poller = new SqsPoller(deps, this.opts.sqsWorkersPerMapping ?? 2);
     } else {
@@ -575,4 +598,9 @@ export class LocalRuntime {
     }
     return client;
   }
+}
+
+/** A mapping's identity across deploys: moto's UUID (a replaced mapping gets a new one), else its place. */
+function mappingKey(m: MappingInfo): string {
+  return m.uuid ?? `${m.stackName}/${m.logicalId}`;
 }

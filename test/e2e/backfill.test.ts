@@ -156,7 +156,11 @@ beforeAll(async () => {
   await putMultipart('data/checkpoints/step 1000.ckpt');
   // Outside the pair's prefix: never listed into the target.
   await src().send(new PutObjectCommand({ Bucket: SOURCE, Key: 'other/ignored.bin', Body: 'x' }));
-  cloud = await startLocalCloud({ configPath: CONFIG, endpoint: moto.endpoint });
+  cloud = await startLocalCloud({
+    configPath: CONFIG,
+    endpoint: moto.endpoint,
+    log: process.env.E2E_VERBOSE ? (l) => console.log(`${new Date().toISOString()} ${l}`) : undefined,
+  });
 }, 900_000);
 
 afterAll(async () => {
@@ -181,7 +185,9 @@ describe('S3 backfill on the local cloud', () => {
       { timeoutMs: 120_000, intervalMs: 1_000 },
     );
     // The user's `cdk deploy` of the config with the new target, with the pair running.
+    if (process.env.E2E_VERBOSE) console.log(`${new Date().toISOString()} redeploy`);
     await cloud!.redeploy(ADDED);
+    if (process.env.E2E_VERBOSE) console.log(`${new Date().toISOString()} redeployed`);
     expect(cloud!.config.pairs[0]!.targets.map((t) => t.region)).toEqual(['eu-west-1', 'ap-northeast-1']);
     // A slow first run, stopped by SIGINT once it has shown progress.
     let interrupted = false;

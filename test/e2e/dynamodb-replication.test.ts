@@ -205,6 +205,45 @@ describe('DynamoDB replication on the local cloud', () => {
     await waitConverged();
   });
 
+  it('a target added by a second deploy gets live changes from then on, and backfill --target fills it', async () => {
+    const writes = (async () => {
+      for (let i = 0; i < 60; i++) {
+        await src().send(
+          new PutItemCommand({ TableName: TABLE, Item: { pk: { S: `during-${i}` }, sk: { S: '1' }, n: { N: '1' } } }),
+        );
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const positions = cloud.runtime.streamPositions();
+    expect(positions.size).toBeGreaterThan(0);
+    // The user's `cdk deploy` of the config with a third target (a second table in eu-west-1: its stack updated).
+    await cloud.redeploy(`${__dirname}/../fixtures/configs/e2e-dynamodb-added.json`);
+    await writes;
+    const added = cloud.config.pairs[0] as DynamoPairConfig;
+    expect(added.targets.map((t) => t.table)).toEqual(['e2e-orders', 'e2e-orders-replica', 'e2e-orders-archive']);
+    // The capture mapping survived the update (same UUID) and went on where it stood: no shard starts over.
+    const after = cloud.runtime.streamPositions();
+    for (const [mapping, shards] of positions) {
+      for (const [shard, sequence] of Object.entries(shards)) {
+        expect(BigInt(after.get(mapping)?.[shard] ?? '0')).toBeGreaterThanOrEqual(BigInt(sequence));
+      }
+    }
+    const archive = 'eu-west-1/e2e-orders-archive';
+    const before = (await verifyPair(cloud, added)).get(archive)!;
+    // Only writes made after the deploy reached the new table; what came before is backfill's.
+    expect(before.missing.length).toBeGreaterThan(10);
+    const r = await backfillPair({
+      pair: added,
+      sourceRegion: 'us-east-1',
+      endpoint: cloud.endpoint,
+      targets: [archive],
+      shards: 2,
+    });
+    expect(r.report.targets.map((t) => t.target)).toEqual([archive]);
+    pair = added;
+    await waitConverged();
+  });
+
   it('counts AWS requests per replicated item through the proxy', () => {
     const counts = cloud.requestCounts();
     expect(counts['dynamodb:PutItem']).toBeGreaterThan(0);

@@ -75,20 +75,42 @@ describe('logical ids of data resources', () => {
 });
 
 describe('adding a target to a pair', () => {
-  it('keeps every resource of the source stack (ids and types): cdk deploy adds, never replaces', async () => {
-    const before = loadConfigFile(path.join(PROJECT_ROOT, 'test/fixtures/configs/e2e-backfill.json'));
-    const after = loadConfigFile(path.join(PROJECT_ROOT, 'test/fixtures/configs/e2e-backfill-added.json'));
-    const resources = async (config: ReplicationConfigInput) =>
-      Template.fromStack((await build(config, { account: '123456789012' })).source).toJSON().Resources as Record<
-        string,
-        { Type: string; Properties?: Record<string, unknown> }
-      >;
-    const [a, b] = [await resources(before), await resources(after)];
-    for (const [id, r] of Object.entries(a)) expect({ id, type: b[id]?.Type }).toEqual({ id, type: r.Type });
-    // The data resources keep their physical names too (a changed name replaces the resource).
-    for (const [id, r] of Object.entries(a).filter(([, r]) => DATA_TYPES.includes(r.Type))) {
-      const name = (p?: Record<string, unknown>) => p?.TableName ?? p?.BucketName ?? p?.QueueName;
-      expect({ id, name: name(b[id]!.Properties) }).toEqual({ id, name: name(r.Properties) });
-    }
-  });
+  // S3: a target in a new region (a new target stack). DynamoDB: a second table in a target region (its stack
+  // updated). The same fixtures the end-to-end tests deploy and then redeploy.
+  it.each([
+    ['s3', 'e2e-backfill.json', 'e2e-backfill-added.json'],
+    ['dynamodb', 'e2e-dynamodb.json', 'e2e-dynamodb-added.json'],
+  ])(
+    '%s: keeps every resource of every stack (ids and types): cdk deploy adds, never replaces',
+    async (_, from, to) => {
+      const config = (file: string) => loadConfigFile(path.join(PROJECT_ROOT, 'test/fixtures/configs', file));
+      const resources = async (input: ReplicationConfigInput) => {
+        const built = await build(input, { account: '123456789012' });
+        const stacks = [built.source, ...built.targets.values(), ...built.targetAccounts];
+        return Object.fromEntries(
+          stacks.map((stack) => [
+            stack.stackName,
+            Template.fromStack(stack).toJSON().Resources as Record<
+              string,
+              { Type: string; Properties?: Record<string, unknown> }
+            >,
+          ]),
+        );
+      };
+      const [before, after] = [await resources(config(from)), await resources(config(to))];
+      for (const [stack, a] of Object.entries(before)) {
+        const b = after[stack] ?? {};
+        for (const [id, r] of Object.entries(a))
+          expect({ stack, id, type: b[id]?.Type }).toEqual({ stack, id, type: r.Type });
+        // The data resources keep their physical names too (a changed name replaces the resource).
+        for (const [id, r] of Object.entries(a).filter(([, r]) => DATA_TYPES.includes(r.Type))) {
+          const name = (p?: Record<string, unknown>) => p?.TableName ?? p?.BucketName ?? p?.QueueName;
+          expect({ stack, id, name: name(b[id]?.Properties) }).toEqual({ stack, id, name: name(r.Properties) });
+        }
+      }
+      // Something was added: the new target's table or bucket.
+      const count = (stacks: typeof before) => Object.values(stacks).flatMap((r) => Object.values(r)).length;
+      expect(count(after)).toBeGreaterThan(count(before));
+    },
+  );
 });

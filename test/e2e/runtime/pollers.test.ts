@@ -198,6 +198,64 @@ describe('DynamoDbStreamPoller', () => {
   });
 });
 
+/** A one-shard stream whose iterators honour TRIM_HORIZON and AFTER_SEQUENCE_NUMBER; records can be added. */
+function growingStream(records: StreamRecord[]) {
+  const iterators: string[] = [];
+  const client = {
+    send: async (command: { constructor: { name: string }; input: Record<string, string> }) => {
+      switch (command.constructor.name) {
+        case 'DescribeStreamCommand':
+          return { StreamDescription: { Shards: [{ ShardId: 'shard-1' }] } };
+        case 'GetShardIteratorCommand': {
+          const { ShardIteratorType: type, SequenceNumber: after } = command.input;
+          iterators.push(type === 'AFTER_SEQUENCE_NUMBER' ? `${type} ${after}` : String(type));
+          return { ShardIterator: type === 'AFTER_SEQUENCE_NUMBER' ? String(after) : '0' };
+        }
+        default: {
+          const after = Number(command.input.ShardIterator);
+          const out = records.filter((r) => Number(r.dynamodb?.SequenceNumber) > after);
+          const last = out.at(-1)?.dynamodb?.SequenceNumber ?? String(after);
+          return { Records: out, NextShardIterator: last };
+        }
+      }
+    },
+  } as unknown as DynamoDBStreamsClient;
+  return { client, iterators };
+}
+
+describe('DynamoDbStreamPoller across a redeploy', () => {
+  it('goes on after the records the poller before it was done with, as a Lambda mapping does across an update', async () => {
+    const records = Array.from({ length: 4 }, (_, i) => record(i));
+    const stream = growingStream(records);
+    const seen: string[] = [];
+    const run = async (resumeAfter: Record<string, string> | undefined, until: number) => {
+      const invoke = async (event: unknown): Promise<InvocationOutcome> => {
+        for (const r of (event as { Records: LambdaDynamoDbRecord[] }).Records) {
+          seen.push(String((r.dynamodb.Keys as { pk: { S: string } }).pk.S));
+        }
+        return { ok: true, result: {}, requestId: 'r', durationMs: 1 };
+      };
+      const poller = new DynamoDbStreamPoller(
+        { mapping: mapping({ batchSize: 3 }), fn, invoke, sqs: () => ({}) as SQSClient, log: () => undefined },
+        stream.client,
+        resumeAfter,
+      );
+      poller.start();
+      const deadline = Date.now() + 10_000;
+      while (seen.length < until && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await poller.stop();
+      return poller.position();
+    };
+    const first = await run(undefined, 4);
+    expect(first).toEqual({ 'shard-1': '1003' });
+    records.push(record(4), record(5));
+    const second = await run(first, 6);
+    expect(seen).toEqual(keys(0, 5));
+    expect(second).toEqual({ 'shard-1': '1005' });
+    expect(stream.iterators).toEqual(['TRIM_HORIZON', 'AFTER_SEQUENCE_NUMBER 1003']);
+  });
+});
+
 describe('event shapes', () => {
   it('builds a Lambda DynamoDB record: epoch seconds, base64 binaries, the stack region and the stream ARN', () => {
     const created = new Date('2026-01-02T03:04:05.678Z');
