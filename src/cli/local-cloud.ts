@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { loadConfigFile, type ReplicationConfig, regionsOf } from '../../lib/config';
 import { targetAccountEnvironments } from '../../lib/target-accounts';
 import { type FaultRule, type RequestObserver, startCountingProxy } from '../local/counting-proxy';
-import { DeployAbortedError, type DeployedApp, type DeployProgress, deployApp } from '../local/deploy';
+import { DeployAbortedError, type DeployedApp, type DeployProgress, deployApp, environmentKey } from '../local/deploy';
 import { LOCAL_ACCOUNT, type MotoServer, motoDetachesEventSourceMappings, startMoto } from '../local/moto';
 import { LocalRuntime, type LocalRuntimeOptions } from '../local/runtime';
 import type { S3CopyConditions } from '../local/s3-conditions';
@@ -134,6 +134,8 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     }
     mkdirSync(workDir, { recursive: true });
     const runDir = workDir;
+    // A redeploy bootstraps only the environments new to the app, as a user would before `cdk deploy`.
+    const bootstrapped = new Set<string>();
     const deploy = async (path: string, deployConfig: ReplicationConfig, outdir: string): Promise<DeployedApp> => {
       const regions = regionsOf(deployConfig);
       const otherAccounts = targetAccountEnvironments(deployConfig, deployConfig.account ?? LOCAL_ACCOUNT);
@@ -148,10 +150,13 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
         cwd: projectDir,
         outdir,
         context: { config: path },
+        bootstrapped,
         log: (line) => log(`  cdk | ${line}`),
         onProgress: opts.onDeployProgress,
         signal: opts.signal,
       });
+      for (const r of regions) bootstrapped.add(environmentKey({ account: LOCAL_ACCOUNT, region: r }));
+      for (const e of otherAccounts) bootstrapped.add(environmentKey(e));
       if (opts.signal?.aborted) throw new DeployAbortedError();
       log(
         `deployed ${deployed.stacks.map((s) => s.stackName).join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`,

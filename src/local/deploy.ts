@@ -41,6 +41,11 @@ export interface DeployAppOptions {
    * @default - none
    */
   readonly otherAccounts?: readonly { readonly account: string; readonly region: string }[];
+  /**
+   * Environments (`account/region`) bootstrapped already, by an earlier deploy to the same cloud: not bootstrapped
+   * again, as a user runs `cdk bootstrap` once per environment. @default - none: every environment is bootstrapped
+   */
+  readonly bootstrapped?: ReadonlySet<string>;
   /** The `cdk --app` command. @default - the `app` of cwd's cdk.json */
   readonly app?: string;
   /** Context values passed as `-c key=value`. @default - none */
@@ -123,7 +128,7 @@ export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
   const environments = [
     ...[...new Set(opts.regions)].map((r) => ({ account: LOCAL_ACCOUNT, region: r })),
     ...(opts.otherAccounts ?? []),
-  ];
+  ].filter((e) => !opts.bootstrapped?.has(environmentKey(e)));
   // Settled, not all: when one fails or the deploy is stopped, every other bootstrap still ends (its process tree
   // stopped, its scratch folder removed) before the error goes up.
   const bootstraps = await Promise.allSettled(
@@ -174,6 +179,11 @@ export async function deployApp(opts: DeployAppOptions): Promise<DeployedApp> {
     opts.signal,
   );
   return { assemblyDir: outdir, stacks: readAssemblyStacks(outdir) };
+}
+
+/** `account/region`: an environment as {@link DeployAppOptions.bootstrapped} names it. */
+export function environmentKey(e: { readonly account: string; readonly region: string }): string {
+  return `${e.account}/${e.region}`;
 }
 
 /** Reads every CloudFormation stack of a cloud assembly (recursing into nested assemblies). */
