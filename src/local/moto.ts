@@ -113,8 +113,10 @@ export interface StartMotoOptions {
    * Have moto answer CloudFormation change sets as CloudFormation does, so that `cdk deploy` can update a
    * deployed stack: describing a change set that is not there fails with ChangeSetNotFoundException (moto 5
    * says ValidationError "Stack with id ... does not exist", which the CDK CLI takes for a failure while it waits
-   * for its old change set to be gone), deleting one that is not there is no error, and executing one deletes
-   * the stack's change sets. Off, moto's own answers (a second deploy of a changed stack fails).
+   * for its old change set to be gone), deleting one that is not there is no error (moto: a 500), executing one
+   * deletes the stack's change sets, and `UsePreviousValue` for an SSM-typed parameter (CDK's BootstrapVersion)
+   * keeps the parameter's name (moto gave its resolved value, then failed to find that in SSM: a 500). Off,
+   * moto's own answers (a second deploy of a changed stack fails).
    * @default true
    */
   readonly cloudFormationChangeSets?: boolean;
@@ -312,6 +314,8 @@ const HOOK_MARK = {
  *   `x-amz-copy-source-if-match` on CopyObject and UploadPartCopy (404 NoSuchKey when the source is gone, 412
  *   when its ETag differs), and the target's If-None-Match: * / If-Match on CopyObject (412; 404 NoSuchKey for
  *   If-Match on a key that is gone), each in the request that copies, so the check costs no request of its own.
+ * - answers the CloudFormation change-set calls of a stack update as CloudFormation does (see
+ *   {@link StartMotoOptions.cloudFormationChangeSets}), so `cdk deploy` can update a deployed stack.
  * Each part says in GET /moto-api/config that it is on. Then chains to the next sitecustomize on sys.path
  * (Debian ships one), as if ours were not there.
  */
@@ -393,7 +397,7 @@ def _replicator_check_copy_conditions():
 
 
 def _replicator_change_sets():
-    from moto.cloudformation.exceptions import CloudFormationError, ValidationError
+    from moto.cloudformation.exceptions import CloudFormationError
     from moto.cloudformation.models import CloudFormationBackend, Stack
     from moto.core.config import default_user_config
 
