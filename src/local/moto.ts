@@ -408,31 +408,32 @@ def _replicator_change_sets():
             super().__init__("ChangeSet [%s] does not exist" % (name,))
             self.status_code = 404
 
-    describe = CloudFormationBackend.describe_change_set
-    delete = CloudFormationBackend.delete_change_set
     execute = CloudFormationBackend.execute_change_set
 
-    def known(self, name):
-        return name in self.change_sets or any(c.change_set_name == name for c in self.change_sets.values())
+    def find(self, name):
+        # By ARN (the key) or by name, as moto's own lookups.
+        return self.change_sets.get(name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == name), None
+        )
 
     def describe_change_set(self, change_set_name):
-        if not known(self, change_set_name):
+        found = find(self, change_set_name)
+        if found is None:
             raise ChangeSetNotFound(change_set_name)
-        return describe(self, change_set_name)
+        return found
 
     def delete_change_set(self, change_set_name):
-        if known(self, change_set_name):  # a name that is not there is no error (the CDK CLI relies on it)
-            delete(self, change_set_name)
+        found = find(self, change_set_name)
+        if found is not None:  # a name that is not there is no error (the CDK CLI relies on it)
+            del self.change_sets[found.change_set_id]
 
     def execute_change_set(self, change_set_name, stack_name=None):
-        if not known(self, change_set_name):
+        found = find(self, change_set_name)
+        if found is None:
             raise ChangeSetNotFound(change_set_name)
-        execute(self, change_set_name, stack_name)
-        done = self.change_sets.get(change_set_name) or next(
-            c for c in self.change_sets.values() if c.change_set_name == change_set_name
-        )
+        execute(self, found.change_set_id, stack_name)
         # CloudFormation deletes every change set of a stack once one of them has been executed.
-        for cid in [cid for cid, c in self.change_sets.items() if c.stack_id == done.stack_id]:
+        for cid in [cid for cid, c in self.change_sets.items() if c.stack_id == found.stack_id]:
             del self.change_sets[cid]
 
     def previous_parameters(self):

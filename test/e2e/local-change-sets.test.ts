@@ -19,6 +19,7 @@ import {
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MotoServer, startMoto } from '../../src/local/moto';
+import { outcome } from '../helpers/outcome';
 
 const STACK = 'change-sets';
 const CHANGE_SET = 'cdk-deploy-change-set';
@@ -46,12 +47,6 @@ function template(queues: readonly string[]): string {
     ),
   });
 }
-
-const outcome = (p: Promise<unknown>) =>
-  p.then(
-    () => 'ok',
-    (err: { name?: string; $metadata?: { httpStatusCode?: number } }) => `${err.$metadata?.httpStatusCode} ${err.name}`,
-  );
 
 /** The SSM parameter `cdk bootstrap` writes (no SSM client in this project: one JSON request). */
 async function putBootstrapVersion(m: MotoServer): Promise<void> {

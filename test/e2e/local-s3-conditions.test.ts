@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3 } from '../../src/cli/aws';
 import { type CountingProxy, startCountingProxy } from '../../src/local/counting-proxy';
 import { type MotoServer, motoChecksCopyConditions, startMoto } from '../../src/local/moto';
+import { outcome } from '../helpers/outcome';
 
 let moto: MotoServer;
 let stock: MotoServer;
@@ -28,12 +29,6 @@ const proxies: Record<'hooked' | 'probing' | 'passing', CountingProxy | undefine
 
 const copy = (s3: S3Client, key: string, extra: Partial<ConstructorParameters<typeof CopyObjectCommand>[0]>) =>
   s3.send(new CopyObjectCommand({ Bucket: 'dst', Key: key, CopySource: `src/${key}`, ...extra }));
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'ok',
-    (err: { name?: string; $metadata?: { httpStatusCode?: number } }) => `${err.$metadata?.httpStatusCode} ${err.name}`,
-  );
 
 async function seed(endpoint: string): Promise<void> {
   const s3 = localS3(endpoint, 'us-east-1');
@@ -67,11 +62,11 @@ async function answersAsS3(via: string, direct: string, fresh: string): Promise<
   const target = await localS3(direct, 'us-east-1').send(
     new PutObjectCommand({ Bucket: 'dst', Key: 'a', Body: 'target a' }),
   );
-  expect(await codeOf(copy(s3, 'a', { IfNoneMatch: '*' }))).toBe('412 PreconditionFailed');
-  expect(await codeOf(copy(s3, 'a', { IfMatch: '"not-it"' }))).toBe('412 PreconditionFailed');
-  expect(await codeOf(copy(s3, 'new-key', { IfMatch: '"x"', CopySource: 'src/a' }))).toBe('404 NoSuchKey');
-  expect(await codeOf(copy(s3, 'b', { CopySourceIfMatch: '"not-it"' }))).toBe('412 PreconditionFailed');
-  expect(await codeOf(copy(s3, 'gone', { CopySourceIfMatch: '"x"' }))).toBe('404 NoSuchKey');
+  expect(await outcome(copy(s3, 'a', { IfNoneMatch: '*' }))).toBe('412 PreconditionFailed');
+  expect(await outcome(copy(s3, 'a', { IfMatch: '"not-it"' }))).toBe('412 PreconditionFailed');
+  expect(await outcome(copy(s3, 'new-key', { IfMatch: '"x"', CopySource: 'src/a' }))).toBe('404 NoSuchKey');
+  expect(await outcome(copy(s3, 'b', { CopySourceIfMatch: '"not-it"' }))).toBe('412 PreconditionFailed');
+  expect(await outcome(copy(s3, 'gone', { CopySourceIfMatch: '"x"' }))).toBe('404 NoSuchKey');
   const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'dst', Key: 'parts' }));
   const part = (CopySourceIfMatch: string) =>
     s3.send(
@@ -84,14 +79,14 @@ async function answersAsS3(via: string, direct: string, fresh: string): Promise<
         CopySourceIfMatch,
       }),
     );
-  expect(await codeOf(part('"not-it"'))).toBe('412 PreconditionFailed');
+  expect(await outcome(part('"not-it"'))).toBe('412 PreconditionFailed');
   // Conditions that hold: the copy is made.
   const b = await localS3(direct, 'us-east-1').send(
     new PutObjectCommand({ Bucket: 'src', Key: 'b', Body: 'source b' }),
   );
-  expect(await codeOf(part(b.ETag!))).toBe('ok');
-  expect(await codeOf(copy(s3, 'a', { IfMatch: target.ETag! }))).toBe('ok');
-  expect(await codeOf(copy(s3, fresh, { IfNoneMatch: '*', CopySource: 'src/c' }))).toBe('ok');
+  expect(await outcome(part(b.ETag!))).toBe('ok');
+  expect(await outcome(copy(s3, 'a', { IfMatch: target.ETag! }))).toBe('ok');
+  expect(await outcome(copy(s3, fresh, { IfNoneMatch: '*', CopySource: 'src/c' }))).toBe('ok');
 }
 
 describe('copy conditions on the local cloud', () => {
@@ -115,7 +110,7 @@ describe('copy conditions on the local cloud', () => {
 
   it('shows stock moto ignoring them when passed through', async () => {
     const s3 = localS3(proxies.passing!.endpoint, 'us-east-1');
-    expect(await codeOf(copy(s3, 'b', { IfNoneMatch: '*' }))).toBe('ok');
-    expect(await codeOf(copy(s3, 'c', { CopySourceIfMatch: '"not-it"' }))).toBe('ok');
+    expect(await outcome(copy(s3, 'b', { IfNoneMatch: '*' }))).toBe('ok');
+    expect(await outcome(copy(s3, 'c', { CopySourceIfMatch: '"not-it"' }))).toBe('ok');
   });
 });
